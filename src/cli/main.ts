@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UsageError, errorMessage } from '../errors.js';
+import { VERSION } from '../paths.js';
+import { explainCommand, runExplain } from './explain.js';
+import { commonOptions } from './options.js';
+import { runRulesList, runRulesTest } from './rules.js';
+
+/**
+ * yargs reads a lone `-` after an array option as a positional; `--server-log -` (stdin) is
+ * what users type, so it is joined into `--server-log=-` before parsing.
+ */
+function joinStdinDash(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith('--') && !a.includes('=') && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Exit status: 0 no cause, 1 causes found, 2 bad usage or input, 3 target not diagnosable live. */
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const run = (p: Promise<number> | number) => Promise.resolve(p).then((c) => void (code = c));
+  const parser = commonOptions(yargs(joinStdinDash(argv)))
+    .scriptName('ssh-doctor')
+    .usage('$0 <host> | explain [bundle.json] | rules list|test\n\nExplains why SSH sessions drop: causes ranked, with evidence and fixes.')
+    .command(
+      'explain [bundle]',
+      'diagnose offline from logs and configs a user collected, or from a saved evidence bundle',
+      (y) => explainCommand(y),
+      (a) => run(runExplain(a)),
+    )
+    .command('rules', 'list or test the rules', (y) =>
+      y
+        .command('list', 'list the loaded rules', {}, (a) => run(runRulesList(a as unknown as { rules?: string[]; json: boolean })))
+        .command(
+          'test [dir]',
+          'run the fixture-based rule tests (of the built-in rules, or of a rule pack: a folder with rules/ and fixtures/)',
+          (yy) => yy.positional('dir', { type: 'string' }),
+          (a) => run(runRulesTest(a)),
+        )
+        .demandCommand(1, 'rules needs a subcommand: list or test'),
+    )
+    .strict()
+    .demandCommand(1, 'give a host to diagnose, or a command (explain, rules); see --help')
+    .version(VERSION)
+    .help()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg.replace(/\s*\n\s*/g, ' '));
+    });
+  await parser.parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
+    if (err instanceof UsageError) {
+      process.stderr.write(`ssh-doctor: ${err.message}\n`);
+    } else {
+      process.stderr.write(`ssh-doctor: internal error: ${errorMessage(err)}\n`);
+      if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    }
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,153 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { RuleFileError, UsageError } from '../errors.js';
+import { BUILTIN_RULES, SCHEMA_DIR } from '../paths.js';
+import { factsRead } from './conditions.js';
+import { FACT_PREFIXES } from './facts.js';
+import type { Condition, Rule } from './rule.js';
+import { placeholders } from './template.js';
+
+const MAX_RULE_BYTES = 256 * 1024;
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(data: unknown): ErrorObject[] {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, 'rule.schema.json'), 'utf8')) as object;
+    validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  }
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
+
+/** Picks the most telling schema error: the deepest one, since oneOf reports every branch. */
+function describe(errors: ErrorObject[]): { field: string; problem: string } {
+  const meaningful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  const best = [...(meaningful.length ? meaningful : errors)].sort(
+    (a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length,
+  )[0] as ErrorObject;
+  const path = best.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
+  const extra = best.keyword === 'additionalProperties' ? ` (${String(best.params['additionalProperty'])})` : '';
+  const allowed = best.keyword === 'enum' ? ` (${(best.params['allowedValues'] as unknown[]).join(', ')})` : '';
+  return { field: path || '(top level)', problem: `${best.message ?? 'invalid'}${extra}${allowed}` };
+}
+
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+function checkFacts(file: string, field: string, names: string[]): void {
+  for (const n of names) {
+    if (!FACT_PREFIXES.some((p) => n.startsWith(p))) {
+      throw new RuleFileError(file, field, `unknown fact "${n}" (facts start with ${FACT_PREFIXES.join(' ')})`);
+    }
+  }
+}
+
+function checkCondition(file: string, field: string, cond: Condition): void {
+  checkFacts(file, field, factsRead(cond));
+  const visit = (c: Condition): void => {
+    if ('all' in c) c.all.forEach(visit);
+    else if ('any' in c) c.any.forEach(visit);
+    else if ('not' in c) visit(c.not);
+    else if (c.matches !== undefined) {
+      try {
+        new RegExp(c.matches, 'i');
+      } catch {
+        throw new RuleFileError(file, field, `"matches" is not a valid regular expression: ${c.matches}`);
+      }
+    }
+  };
+  visit(cond);
+}
+
+/** Reads and checks one rule file. Everything a rule says is data; nothing in it is executed. */
+export function loadRuleFile(path: string): Rule {
+  const file = displayPath(path);
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_RULE_BYTES) throw new RuleFileError(file, '', `larger than ${MAX_RULE_BYTES} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof RuleFileError) throw e;
+    throw new RuleFileError(file, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const line = err.linePos?.[0]?.line;
+    throw new RuleFileError(file, line ? `line ${line}` : '', `YAML: ${err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  const errors = validate(data);
+  if (errors.length > 0) {
+    const { field, problem } = describe(errors);
+    throw new RuleFileError(file, field, problem);
+  }
+  const rule = { ...(data as Omit<Rule, 'file'>), file };
+  if (basename(path).replace(/\.ya?ml$/, '') !== rule.id) {
+    throw new RuleFileError(file, 'id', `must match the file name (${basename(path)})`);
+  }
+  checkCondition(file, 'when', rule.when);
+  rule.signals?.forEach((s, i) => {
+    checkCondition(file, `signals[${i}].when`, s.when);
+    if (s.evidence) checkFacts(file, `signals[${i}].evidence`, placeholders(s.evidence));
+  });
+  rule.against?.forEach((a, i) => {
+    checkCondition(file, `against[${i}].when`, a.when);
+    if (a.weight === undefined && !a.veto) throw new RuleFileError(file, `against[${i}]`, 'needs a weight or veto: true');
+  });
+  rule.fixes.forEach((f, i) => {
+    if (f.when) checkCondition(file, `fixes[${i}].when`, f.when);
+    checkFacts(file, `fixes[${i}]`, [...placeholders(f.snippet), ...placeholders(f.why), ...placeholders(f.file ?? '')]);
+  });
+  return rule;
+}
+
+export function ruleFilesIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new UsageError(`cannot read rule folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return names
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+/**
+ * A rule folder is a directory of <id>.yaml files; a rule pack is a directory holding `rules/`
+ * (and `fixtures/`). The built-in rules are the pack at the package root: one layout for both.
+ */
+export function rulesDirOf(dir: string): string {
+  try {
+    if (statSync(join(dir, 'rules')).isDirectory()) return join(dir, 'rules');
+  } catch {
+    // not a pack: the folder holds the rule files itself
+  }
+  return dir;
+}
+
+export function loadRules(extraDirs: string[] = [], opts: { builtin?: boolean } = {}): Rule[] {
+  const dirs = [...(opts.builtin === false ? [] : [BUILTIN_RULES]), ...extraDirs.map(rulesDirOf)];
+  const rules: Rule[] = [];
+  const seen = new Map<string, string>();
+  for (const dir of dirs) {
+    for (const path of ruleFilesIn(dir)) {
+      const rule = loadRuleFile(path);
+      const prev = seen.get(rule.id);
+      if (prev) throw new RuleFileError(rule.file, 'id', `"${rule.id}" is already defined in ${prev}`);
+      seen.set(rule.id, rule.file);
+      rules.push(rule);
+    }
+  }
+  return rules;
+}

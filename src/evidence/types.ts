@@ -1,0 +1,286 @@
+// The evidence bundle: everything probes or pasted files can tell, in one serialisable shape.
+// Probes and parsers write it; rules read it (through facts); nothing else is shared between them.
+
+export const EVIDENCE_FORMAT = 'ssh-doctor/evidence';
+export const EVIDENCE_VERSION = 1;
+
+export type Side = 'client' | 'server';
+
+/**
+ * Stable names of the log events parsers recognise. Rules refer to them as `event.<type>.*`
+ * facts, so renaming one is a breaking change for user rule folders.
+ */
+export const EVENT_TYPES = [
+  // client transcript (ssh -v/-vv/-vvv, stderr of ssh)
+  'client-version', // "OpenSSH_9.2p1 Debian-2, OpenSSL ..." first line of -v
+  'client-connecting', // "debug1: Connecting to HOST [ADDR] port P."
+  'client-remote-version', // "Remote protocol version 2.0, remote software version OpenSSH_8.9p1"
+  'client-authenticated', // "Authenticated to HOST ([ADDR]:P) using "publickey"."
+  'client-interactive-session', // "Entering interactive session."
+  'client-kex-ecdh-wait', // "expecting SSH2_MSG_KEX_ECDH_REPLY" (or other KEX reply) — hang point
+  'client-keepalive-answered', // -vvv: a keepalive@openssh.com request (type 80) answered (81/82): the path was alive with keepalives
+  'client-serveralive-timeout', // "Timeout, server HOST not responding."
+  'client-keepalive-timeout', // ssh2/other clients: "Keepalive timeout"
+  'client-broken-pipe', // "client_loop: send disconnect: Broken pipe", "packet_write_wait: ... Broken pipe", "Write failed: Broken pipe"
+  'client-connection-reset', // "Connection reset by ...", "Read from remote host X: Connection reset by peer"
+  'client-network-lost', // the local network went away: "Software caused connection abort", "Network is unreachable|down", "No route to host" during a session
+  'client-tos-set', // -vvv: "set_sock_tos: set socket 3 IP_TOS 0x48": the DSCP/TOS mark the client put on its packets
+  'client-connection-timed-out', // "Connection to X timed out", "Read from remote host X: Connection timed out"
+  'client-closed-by-remote', // "Connection to X closed by remote host."
+  'client-closed', // "Connection to X closed." (normal end)
+  'client-received-disconnect', // "Received disconnect from X port P:R: TEXT"
+  'client-kex-closed', // "kex_exchange_identification: Connection closed by remote host" (and ssh_exchange_identification)
+  'client-kex-reset', // "kex_exchange_identification: read: Connection reset by peer"
+  'client-banner-timeout', // "Connection timed out during banner exchange"
+  'client-connect-failed', // "ssh: connect to host H port P: Connection refused|Connection timed out|No route to host"
+  'client-dns-failed', // "ssh: Could not resolve hostname H: ..."
+  'client-packet-corrupt', // "Corrupted MAC on input.", "Bad packet length", "message authentication code incorrect"
+  'client-host-key-changed', // "REMOTE HOST IDENTIFICATION HAS CHANGED"
+  'client-host-key-failed', // "Host key verification failed."
+  'client-permission-denied', // "Permission denied (publickey,password)."
+  'client-too-many-auth-failures', // "Received disconnect ...: Too many authentication failures"
+  'client-killed-by-signal', // "Killed by signal N."
+  'client-shell-timeout', // shell output in the transcript: "timed out waiting for input: auto-logout", "auto-logout", "zsh: timeout"
+  'client-channel-closed', // "channel N: free: ..." / "client_input_channel_req: channel N rtype exit-status" seen without user exit
+  // server (auth.log, secure, journalctl -u ssh, sshd -E)
+  'server-version', // "sshd version OpenSSH_9.2p1" (debug) or "Server listening" paired with a version elsewhere
+  'server-listening', // "Server listening on 0.0.0.0 port 22." (sshd started)
+  'server-received-signal', // "Received signal 15; terminating."
+  'server-accepted', // "Accepted publickey for U from A port P ssh2: ..."
+  'server-auth-failed', // "Failed password for ...", "Invalid user ...", "Connection closed by authenticating user ... [preauth]" after failures
+  'server-too-many-auth-failures', // "Disconnecting ...: Too many authentication failures [preauth]"
+  'server-clientalive-timeout', // "Timeout, client not responding from user U A port P"
+  'server-connection-timed-out', // "Connection from X timed out"
+  'server-login-grace-timeout', // "Timeout before authentication for ..."
+  'server-maxstartups', // "beginning MaxStartups throttling", "drop connection #N ... past MaxStartups"
+  'server-penalty', // "srclimit_penalise: ... penalty of S seconds for REASON"
+  'server-channel-inactivity', // "channel N: closing after S seconds of inactivity"
+  'server-unused-connection-timeout', // "terminating inactive connection from ..."
+  'server-closed-by-client', // "Connection closed by [user U] A port P" (not [preauth])
+  'server-closed-preauth', // "Connection closed by ... [preauth]"
+  'server-read-error', // "Read error from remote host A port P: ..."
+  'server-received-disconnect', // "Received disconnect from A port P:R: TEXT"
+  'server-disconnected', // "Disconnected from user U A port P"
+  'server-connection-reset', // "Connection reset by ..."
+  'server-write-failed', // "... ssh_packet_write_poll: Connection from ...: Broken pipe"
+  'server-packet-corrupt', // "ssh_dispatch_run_fatal: ... message authentication code incorrect|Connection corrupted", "Bad packet length"
+  'server-session-opened', // "pam_unix(sshd:session): session opened for user U"
+  'server-session-closed', // "pam_unix(sshd:session): session closed for user U"
+  'server-logind-idle-stop', // systemd-logind: Session "N" of user "U" is idle, stopping.
+  'server-oom-kill', // kernel: Out of memory: Killed process N (sshd)
+  'server-reboot', // "-- Reboot --" (journalctl), "systemd-logind: System is rebooting", kernel boot line
+  'server-ban', // fail2ban "Ban A", sshguard "Blocking A", "Attack from A"
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export type FieldValue = string | number;
+
+/** One recognised log line, before aggregation. */
+export interface RawEvent {
+  type: EventType;
+  side: Side;
+  /** ISO-8601 if the line had a timestamp (syslog lines get a year inferred, see parsers/timestamps). */
+  at?: string;
+  text: string;
+  source: string;
+  line: number;
+  fields?: Record<string, FieldValue>;
+}
+
+/** Repeated events are aggregated: a multi-million-line log keeps one summary per type. */
+export interface EventSummary {
+  type: EventType;
+  side: Side;
+  count: number;
+  firstAt?: string;
+  lastAt?: string;
+  /** The first occurrence, kept verbatim (after secret scrubbing) for evidence lines. */
+  sample: { text: string; source: string; line: number; at?: string };
+  /** The most recent occurrence. */
+  last: { text: string; source: string; line: number; at?: string };
+  /** Fields of the first occurrence (user, addr, port, host, seconds, reason, channel, error...). */
+  fields: Record<string, FieldValue>;
+}
+
+export interface InputFile {
+  source: string;
+  kind: 'client-log' | 'server-log' | 'ssh-G' | 'ssh-config' | 'sshd-T' | 'sshd-config' | 'bundle';
+  lines: number;
+  recognised: number;
+  /** Lines that were not understood at all (junk, binary, other formats). */
+  unparsed: number;
+  /** How timestamps without a year were dated, when relevant. */
+  dating?: string;
+}
+
+export interface ConfigEvidence {
+  source: 'ssh -G' | 'ssh_config' | 'sshd -T' | 'sshd_config' | 'probe';
+  /** Effective options, lowercase keys, values as printed (multi-valued options joined by a space). */
+  options: Record<string, string>;
+  /** sshd_config / ssh_config Match blocks: options that apply only when the criteria match. */
+  conditional: Array<{ criteria: string; options: Record<string, string> }>;
+  /** The Host the options were resolved for (ssh_config / ssh -G). */
+  host?: string;
+  files?: string[];
+}
+
+export interface ShellEvidence {
+  /** TMOUT as an interactive login shell sees it (seconds), null when unset. */
+  tmout: number | null;
+  tmoutReadonly?: boolean;
+  /** tcsh autologout in minutes. */
+  autologout?: number | null;
+  shell?: string;
+  /** Where TMOUT was found, e.g. /etc/profile.d/tmout.sh */
+  origin?: string;
+}
+
+export interface LogindEvidence {
+  systemdVersion?: number;
+  stopIdleSessionSec?: number | null;
+  idleAction?: string;
+  idleActionSec?: number | null;
+}
+
+export interface KernelKeepalive {
+  tcpKeepaliveTime?: number;
+  tcpKeepaliveIntvl?: number;
+  tcpKeepaliveProbes?: number;
+  conntrackEstablishedTimeout?: number;
+}
+
+export interface HostEvidence {
+  openssh?: string; // e.g. "OpenSSH_9.2p1"
+  kernel?: KernelKeepalive;
+  uptimeSeconds?: number;
+  bootedAt?: string;
+}
+
+export interface HandshakeEvidence {
+  serverSoftware?: string; // "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
+  kex?: string;
+  hostKeyAlgorithm?: string;
+  cipher?: string;
+  mac?: string;
+  timingsMs?: { connect?: number; banner?: number; kex?: number; auth?: number };
+  authenticated?: boolean;
+  hostKey?: { status: 'verified' | 'mismatch' | 'unknown' | 'accepted'; offered?: string; expected?: string[] };
+}
+
+export type DropKind = 'silent' | 'reset' | 'closed-by-server' | 'channel-closed';
+
+export interface IdleConnectionTrace {
+  id: number;
+  openedAt: number; // seconds since the test start
+  pings: Array<{ atIdle: number; at: number; ok: boolean; kind?: DropKind }>;
+  diedAt?: number;
+  kind?: DropKind;
+  reason?: string;
+}
+
+export interface IdleMeasurement {
+  verdict: 'drops' | 'survived';
+  dropAfterSeconds: { low: number; high: number } | null;
+  dropKind: DropKind | null;
+  keepaliveSurvived: boolean | null;
+  connections: number;
+  testedUpToSeconds: number;
+  wallSeconds: number;
+  /** How long the keepalive control lived (it always outlives `high` when keepaliveSurvived). */
+  controlDiedAfterSeconds?: number | null;
+  disconnectReason?: string;
+  matchedDefault?: { name: string; seconds: number };
+  traces?: IdleConnectionTrace[];
+  note?: string;
+}
+
+export interface ShellIdleMeasurement {
+  verdict: 'closed' | 'survived';
+  afterSeconds: number | null;
+  how: 'tmout-message' | 'channel-closed' | 'connection-closed' | null;
+  message: string | null;
+  testedUpToSeconds: number;
+}
+
+export interface VerifyMeasurement {
+  keepaliveInterval: number;
+  heldSeconds: number;
+  survived: boolean;
+}
+
+export interface NetworkMeasurement {
+  /** From a watch timeline: the client's address or default route changed during the session. */
+  addressChanged?: boolean;
+  /** From a watch timeline: the client resumed from sleep shortly before the drop. */
+  resumedAfterSleep?: boolean;
+  rttMs?: number;
+  lossPercent?: number;
+  /** Largest output size that arrived and smallest that stalled, for MTU trouble. */
+  largeTransfer?: { okBytes: number; stalledBytes: number | null };
+  /** DSCP: whether an interactive pty session worked with the default IPQoS and with none. */
+  ipqos?: { defaultWorks: boolean; noneWorks: boolean };
+}
+
+export interface Measurements {
+  idle?: IdleMeasurement;
+  shellIdle?: ShellIdleMeasurement;
+  verify?: VerifyMeasurement;
+  network?: NetworkMeasurement;
+}
+
+export interface ProbeStatus {
+  id: string;
+  status: 'ok' | 'skipped' | 'failed';
+  durationMs: number;
+  detail?: string;
+}
+
+export interface Target {
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface Evidence {
+  format: typeof EVIDENCE_FORMAT;
+  version: typeof EVIDENCE_VERSION;
+  collectedAt: string;
+  target: Target | null;
+  client: {
+    config?: ConfigEvidence;
+    openssh?: string;
+    kernel?: KernelKeepalive;
+  };
+  server: {
+    config?: ConfigEvidence;
+    openssh?: string;
+    shell?: ShellEvidence;
+    logind?: LogindEvidence;
+    host?: HostEvidence;
+  };
+  handshake?: HandshakeEvidence;
+  events: EventSummary[];
+  /** For each side's transcript, the last recognised event: a hang point or the way it ended. */
+  lastEvent?: Partial<Record<Side, EventType>>;
+  measurements: Measurements;
+  inputs: InputFile[];
+  probes: ProbeStatus[];
+  errors: string[];
+}
+
+export function emptyEvidence(now: Date = new Date()): Evidence {
+  return {
+    format: EVIDENCE_FORMAT,
+    version: EVIDENCE_VERSION,
+    collectedAt: now.toISOString(),
+    target: null,
+    client: {},
+    server: {},
+    events: [],
+    measurements: {},
+    inputs: [],
+    probes: [],
+    errors: [],
+  };
+}

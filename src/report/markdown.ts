@@ -1,0 +1,55 @@
+import type { Report } from './model.js';
+import { percent, targetLabel } from './style.js';
+import { idleSummary } from './summary.js';
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
+}
+
+/** The same content as the other formats, for pasting into a ticket. */
+export function renderMarkdown(report: Report): string {
+  const out: string[] = [];
+  out.push(`## ssh-doctor report: ${targetLabel(report.target)}`, '');
+  out.push(`ssh-doctor ${report.version}, ${report.startedAt}, ${report.durationMs} ms.`, '');
+  if (report.causes.length === 0) out.push('**No likely cause of dropped sessions found.**', '');
+  else out.push(`**Most likely:** ${report.causes[0]!.title} (\`${report.causes[0]!.id}\`, ${percent(report.causes[0]!.confidence)})`, '');
+  const summary = idleSummary(report.measurements);
+  if (summary.length) out.push(...summary.map((l) => `- ${l}`), '');
+
+  if (report.causes.length > 0) {
+    out.push('### Causes', '', '| # | cause | confidence | evidence |', '|---|---|---|---|');
+    report.causes.forEach((c, i) => {
+      out.push(`| ${i + 1} | \`${c.id}\`<br>${cell(c.title)} | ${percent(c.confidence)} | ${c.evidence.map(cell).join('<br>')} |`);
+    });
+    out.push('', '### Fixes', '');
+    report.causes.forEach((c, i) => {
+      if (c.fixes.length === 0) return;
+      out.push(`${i + 1}. **${c.id}**`, '');
+      for (const f of c.fixes) {
+        out.push(`   *${f.where}*${f.file ? ` \`${f.file}\`` : ''}: ${f.why}`, '', '   ```', ...f.snippet.split('\n').map((l) => `   ${l}`), '   ```', '');
+      }
+    });
+  }
+  if (report.advisories.length > 0) {
+    out.push('### Advisories', '');
+    for (const a of report.advisories) {
+      out.push(`- **${a.title}** (\`${a.id}\`): ${a.why}`);
+      for (const f of a.fixes) out.push('', '  ```', ...f.snippet.split('\n').map((l) => `  ${l}`), '  ```');
+    }
+    out.push('');
+  }
+  if (report.probes.length > 0) {
+    out.push('### Probes', '', '| probe | status | ms | detail |', '|---|---|---|---|');
+    for (const p of report.probes) out.push(`| ${p.id} | ${p.status} | ${p.durationMs} | ${cell(p.detail ?? '')} |`);
+    out.push('');
+  }
+  if (report.inputs.length > 0) {
+    out.push('### Inputs', '');
+    for (const i of report.inputs) out.push(`- \`${i.source}\` (${i.kind}): ${i.lines} lines, ${i.unparsed} not understood${i.dating ? `; ${i.dating}` : ''}`);
+    out.push('');
+  }
+  if (report.errors.length > 0) {
+    out.push('### Errors', '', ...report.errors.map((e) => `- ${e}`), '');
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,36 @@
+import type { Measurements } from '../evidence/types.js';
+
+function n(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+/** One-line readings of the measurements, shared by the terminal and Markdown reports. */
+export function idleSummary(m: Measurements): string[] {
+  const out: string[] = [];
+  const idle = m.idle;
+  if (idle) {
+    if (idle.verdict === 'drops' && idle.dropAfterSeconds) {
+      const { low, high } = idle.dropAfterSeconds;
+      out.push(
+        `Idle test: idle connections die after ${n(low)}-${n(high)} s (${idle.dropKind ?? 'unknown'})` +
+          `${idle.keepaliveSurvived === true ? '; with keepalives the control connection survived' : idle.keepaliveSurvived === false ? '; the keepalive control died too' : ''}` +
+          `${idle.matchedDefault ? `; matches ${idle.matchedDefault.name} (a hint)` : ''}.`,
+      );
+    } else {
+      out.push(`Idle test: nothing dropped while idle for up to ${n(idle.testedUpToSeconds)} s.`);
+    }
+  }
+  const sh = m.shellIdle;
+  if (sh) {
+    out.push(
+      sh.verdict === 'closed'
+        ? `Idle shell: closed after ${sh.afterSeconds === null ? '?' : n(sh.afterSeconds)} s (${sh.how ?? 'unknown'}${sh.message ? `: "${sh.message}"` : ''}).`
+        : `Idle shell: still open after ${n(sh.testedUpToSeconds)} s.`,
+    );
+  }
+  const v = m.verify;
+  if (v) {
+    out.push(`Verify: keepalive every ${v.keepaliveInterval} s ${v.survived ? 'kept' : 'did NOT keep'} a connection alive for ${n(v.heldSeconds)} s.`);
+  }
+  return out;
+}

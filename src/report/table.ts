@@ -1,0 +1,77 @@
+import Table from 'cli-table3';
+import type { Report } from './model.js';
+import { percent, style, targetLabel } from './style.js';
+import { idleSummary } from './summary.js';
+
+/** The terminal report: a short verdict first, then causes, fixes, advisories and probe status. */
+export function renderTable(report: Report, opts: { color: boolean; width?: number }): string {
+  const s = style(opts.color);
+  const width = Math.max(60, Math.min(opts.width ?? 100, 140));
+  const out: string[] = [];
+  const head = (t: string) => out.push('', s.bold(t));
+
+  out.push(`${s.bold('ssh-doctor')} ${report.version}: ${targetLabel(report.target)}`);
+  if (report.causes.length === 0) {
+    out.push(s.green('No likely cause of dropped sessions found.'));
+  } else {
+    const top = report.causes[0]!;
+    out.push(`${s.red('Most likely:')} ${top.title} (${top.id}, ${percent(top.confidence)})`);
+  }
+  for (const line of idleSummary(report.measurements)) out.push(line);
+
+  if (report.causes.length > 0) {
+    head('Causes, most likely first');
+    const evidenceWidth = width - 40;
+    const table = new Table({
+      head: ['#', 'cause', 'conf.', 'evidence'],
+      colWidths: [4, 28, 7, evidenceWidth],
+      wordWrap: true,
+      style: { head: opts.color ? ['bold'] : [], border: opts.color ? ['grey'] : [] },
+    });
+    report.causes.forEach((c, i) => {
+      table.push([String(i + 1), `${c.id}\n${s.dim(c.title)}`, percent(c.confidence), c.evidence.map((e) => `- ${e}`).join('\n') || '-']);
+    });
+    out.push(table.toString());
+
+    head('Fixes');
+    report.causes.forEach((c, i) => {
+      if (c.fixes.length === 0) return;
+      out.push(`${i + 1}. ${s.bold(c.id)}`);
+      for (const f of c.fixes) {
+        out.push(`   [${f.where}]${f.file ? ` ${f.file}` : ''}: ${f.why}`);
+        for (const l of f.snippet.split('\n')) out.push(`      ${l}`);
+      }
+    });
+  }
+
+  if (report.advisories.length > 0) {
+    head('Advisories (risks, no drop seen)');
+    for (const a of report.advisories) {
+      out.push(`${s.yellow('[WARN]')} ${a.title} (${a.id})`);
+      out.push(`   ${a.why}`);
+      for (const f of a.fixes) {
+        out.push(`   [${f.where}]${f.file ? ` ${f.file}` : ''}:`);
+        for (const l of f.snippet.split('\n')) out.push(`      ${l}`);
+      }
+    }
+  }
+
+  if (report.probes.length > 0) {
+    head('Probes');
+    for (const p of report.probes) {
+      const tag = p.status === 'ok' ? s.green('[OK]     ') : p.status === 'failed' ? s.red('[FAILED] ') : s.dim('[SKIPPED]');
+      out.push(`${tag} ${p.id} (${p.durationMs} ms)${p.detail ? ` -- ${p.detail}` : ''}`);
+    }
+  }
+  if (report.inputs.length > 0) {
+    head('Inputs');
+    for (const i of report.inputs) {
+      out.push(`${i.source} (${i.kind}): ${i.lines} lines, ${i.recognised} recognised, ${i.unparsed} not understood${i.dating ? `; ${i.dating}` : ''}`);
+    }
+  }
+  if (report.errors.length > 0) {
+    head('Errors');
+    for (const e of report.errors) out.push(s.red(`- ${e}`));
+  }
+  return `${out.join('\n')}\n`;
+}
