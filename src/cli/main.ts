@@ -5,6 +5,7 @@ import { UsageError, errorMessage } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { explainCommand, runExplain } from './explain.js';
 import { commonOptions } from './options.js';
+import { checkIdleArgs, idleOptions, runDiagnose, targetOptions } from './diagnose.js';
 import { runRulesList, runRulesTest } from './rules.js';
 
 /**
@@ -30,6 +31,15 @@ async function main(argv: string[]): Promise<number> {
   const parser = commonOptions(yargs(joinStdinDash(argv)))
     .scriptName('ssh-doctor')
     .usage('$0 <host> | explain [bundle.json] | rules list|test\n\nExplains why SSH sessions drop: causes ranked, with evidence and fixes.')
+    .command(
+      '$0 <host>',
+      'diagnose a host live: reach it as your own ssh would, run read-only probes, rank the causes',
+      (y) => idleOptions(targetOptions(y)),
+      (a) => {
+        checkIdleArgs(a);
+        return run(runDiagnose(a));
+      },
+    )
     .command(
       'explain [bundle]',
       'diagnose offline from logs and configs a user collected, or from a saved evidence bundle',

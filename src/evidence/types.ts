@@ -165,7 +165,11 @@ export interface HandshakeEvidence {
   mac?: string;
   timingsMs?: { connect?: number; banner?: number; kex?: number; auth?: number };
   authenticated?: boolean;
-  hostKey?: { status: 'verified' | 'mismatch' | 'unknown' | 'accepted'; offered?: string; expected?: string[] };
+  hostKey?: { status: 'verified' | 'mismatch' | 'unknown' | 'accepted' | 'revoked'; offered?: string; expected?: string[] };
+  /** Why the TCP connection (or the proxy) could not be made, in ssh's words. */
+  connectError?: string;
+  /** Why authentication failed, in words. */
+  authError?: string;
 }
 
 export type DropKind = 'silent' | 'reset' | 'closed-by-server' | 'channel-closed';

@@ -1,0 +1,136 @@
+import { EventCollector } from '../evidence/collector.js';
+import { emptyEvidence, type Evidence } from '../evidence/types.js';
+import { readClientKernel } from './client-host.js';
+import { ConnectError, connector, type ConnectOptions, type Connection } from './connect.js';
+import { largeTransfer } from './network.js';
+import { ProbeRunner, type Progress } from './runner.js';
+import { readServer, runner } from './server/read.js';
+import { parseDestination, resolveTarget, type ResolveDeps, type ResolvedTarget, type TargetSpec } from './target.js';
+import { probeUserSsh } from './user-ssh.js';
+
+export interface LiveOptions {
+  knownHostsFile?: string;
+  acceptHostKey?: string;
+  sudo: boolean;
+  /** Extra work on the open target (the idle test): runs after the read-only probes. */
+  extra?: (ctx: LiveContext) => Promise<void>;
+  connect?: Partial<ConnectOptions>;
+  resolve?: ResolveDeps;
+  /** Skip the user's own ssh (the embedded demo has no config for it). */
+  userSsh?: boolean;
+}
+
+export interface LiveContext {
+  ev: Evidence;
+  resolved: ResolvedTarget;
+  connection: Connection;
+  open: () => Promise<Connection>;
+  probes: ProbeRunner;
+}
+
+export interface LiveResult {
+  ev: Evidence;
+  /** The target could not be diagnosed live (host key, connection, authentication): exit 3. */
+  unreachable: boolean;
+}
+
+const CONNECT_KINDS = new Set(['refused', 'timeout', 'unreachable', 'dns', 'proxy']);
+
+/** Puts what a failed connection taught into the evidence, where the rules look for it. */
+function recordConnectError(ev: Evidence, err: ConnectError): void {
+  ev.handshake = { ...ev.handshake, ...err.handshake };
+  if (CONNECT_KINDS.has(err.kind)) ev.handshake.connectError = `${err.kind}: ${err.message}`;
+  else if (err.kind === 'auth') ev.handshake.authError = err.message;
+  for (const n of err.notes ?? []) ev.errors.push(`authentication: ${n}`);
+  if (err.stderr) ev.errors.push(`proxy: ${err.stderr.trim().split('\n').at(-1) ?? ''}`);
+}
+
+/**
+ * The live diagnosis: reaches the target the way the user's own `ssh target` would and runs the
+ * read-only probes, each timed and allowed to fail on its own. The same path serves a real host,
+ * a lab namespace and the embedded demo.
+ */
+export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress: Progress): Promise<LiveResult> {
+  const ev = emptyEvidence();
+  const probes = new ProbeRunner(ev, progress);
+  const collector = new EventCollector();
+  const finish = (unreachable: boolean): LiveResult => {
+    ev.events = collector.summaries();
+    ev.lastEvent = collector.lastEvent();
+    return { ev, unreachable };
+  };
+
+  const resolved = await probes.run('client-config', 'Reading the client configuration (ssh -G)', 20_000, () => resolveTarget(spec, opts.resolve));
+  if (!resolved) return finish(true);
+  ev.target = resolved.target;
+  ev.client.config = resolved.config;
+  probes.note('client-config', `${resolved.user}@${resolved.hostname}:${resolved.port}${resolved.notes.length ? `; ${resolved.notes.join('; ')}` : ''}`);
+
+  const kernel = await probes.run('client-kernel', 'Reading the client kernel settings', 2_000, readClientKernel);
+  if (kernel && Object.keys(kernel).length > 0) ev.client.kernel = kernel;
+
+  // The user's own ssh, with what the user typed (ssh takes no host:port).
+  const dest = parseDestination(spec.target);
+  const sshSpec: TargetSpec = { ...spec, target: dest.host, ...(dest.user ? { user: dest.user } : {}), ...(dest.port ? { port: dest.port } : {}) };
+  if (opts.userSsh !== false) {
+    const user = await probes.run('user-ssh', 'Running your ssh -vvv', 45_000, () =>
+      probeUserSsh(sshSpec, collector, { timeoutMs: 40_000, ...(opts.knownHostsFile ? { knownHostsFile: opts.knownHostsFile } : {}) }),
+    );
+    if (user) {
+      ev.client.openssh ??= user.parsed.openssh;
+      probes.note('user-ssh', user.run.timedOut ? 'did not finish in time' : `exit ${user.run.code}${user.parsed.authenticated ? ', authenticated' : ''}`);
+    }
+  }
+
+  const connectOpts: ConnectOptions = {
+    ...(opts.knownHostsFile ? { knownHostsFile: opts.knownHostsFile } : {}),
+    ...(opts.acceptHostKey ? { acceptHostKey: opts.acceptHostKey } : {}),
+    ...opts.connect,
+  };
+  const open = connector(resolved, connectOpts);
+  const started = Date.now();
+  progress.start(`Connecting to ${resolved.hostname}:${resolved.port}`);
+  let connection: Connection;
+  try {
+    connection = await open();
+  } catch (e) {
+    if (!(e instanceof ConnectError)) {
+      probes.fail('handshake', started, 'Connecting', e instanceof Error ? e.message : String(e));
+      return finish(true);
+    }
+    recordConnectError(ev, e);
+    probes.fail('handshake', started, 'Connecting', e.message);
+    // What ssh2 cannot do, the user's own ssh did above: the rest is reported, not faked.
+    return finish(e.kind !== 'unsupported');
+  }
+  ev.handshake = connection.handshake;
+  ev.server.openssh = connection.handshake.serverSoftware;
+  probes.ok('handshake', started, 'Connecting', `${connection.handshake.serverSoftware ?? 'server'}; host key ${connection.handshake.hostKey?.status ?? '?'}`);
+
+  try {
+    const reads = await probes.run('server', 'Reading the server settings (read-only)', 90_000, () =>
+      readServer(runner(connection.client), collector, { sudo: opts.sudo }),
+    );
+    if (reads) {
+      if (reads.config) ev.server.config = reads.config;
+      if (reads.shell) ev.server.shell = reads.shell;
+      if (reads.logind) ev.server.logind = reads.logind;
+      ev.server.host = {
+        ...(reads.kernel ? { kernel: reads.kernel } : {}),
+        ...(reads.uptimeSeconds !== undefined ? { uptimeSeconds: reads.uptimeSeconds } : {}),
+        ...(reads.bootedAt ? { bootedAt: reads.bootedAt } : {}),
+      };
+      for (const f of reads.failures) ev.errors.push(`server: ${f}`);
+      probes.note('server', `${reads.configNote || 'no sshd config readable'}${reads.logLines ? `; ${reads.logLines} log lines` : ''}`);
+    }
+    const transfer = await probes.run('large-transfer', 'Checking large transfers (MTU)', 30_000, () => largeTransfer(connection.client));
+    if (transfer) {
+      ev.measurements.network = { ...ev.measurements.network, largeTransfer: transfer };
+      probes.note('large-transfer', transfer.stalledBytes ? `stalled at ${transfer.stalledBytes} bytes` : `${transfer.okBytes} bytes arrived`);
+    }
+    if (opts.extra) await opts.extra({ ev, resolved, connection, open, probes });
+  } finally {
+    connection.end();
+  }
+  return finish(false);
+}

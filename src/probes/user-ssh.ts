@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import type { EventCollector } from '../evidence/collector.js';
+import { ClientLogParser, type ClientLogResult } from '../parsers/client-log.js';
+import { textLines } from '../parsers/lines.js';
+import type { TargetSpec } from './target.js';
+
+const MAX_TRANSCRIPT = 512 * 1024;
+
+/** The options the user gave ssh-doctor, passed on to their own ssh exactly as ssh(1) takes them. */
+export function userSshArgs(spec: TargetSpec, knownHostsFile?: string): string[] {
+  const args: string[] = [];
+  if (spec.configFile !== undefined) args.push('-F', spec.configFile);
+  if (spec.port !== undefined) args.push('-p', String(spec.port));
+  if (spec.user !== undefined) args.push('-l', spec.user);
+  for (const id of spec.identity ?? []) args.push('-i', id);
+  if (spec.jump !== undefined) args.push('-J', spec.jump);
+  if (knownHostsFile !== undefined) args.push('-o', `UserKnownHostsFile=${knownHostsFile}`, '-o', 'GlobalKnownHostsFile=/dev/null');
+  return args;
+}
+
+export interface SshRun {
+  code: number | null;
+  transcript: string;
+  timedOut: boolean;
+}
+
+/** Runs the user's own ssh with a fixed argv (no shell), bounded in time and output. */
+export function runSsh(args: string[], timeoutMs: number): Promise<SshRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+    let transcript = '';
+    let timedOut = false;
+    const keep = (d: string) => {
+      if (transcript.length < MAX_TRANSCRIPT) transcript += d.slice(0, MAX_TRANSCRIPT - transcript.length);
+    };
+    child.stdout.setEncoding('utf8').on('data', keep);
+    child.stderr.setEncoding('utf8').on('data', keep);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, transcript, timedOut });
+    });
+  });
+}
+
+/**
+ * The user's real client: `ssh -vvv` with BatchMode (never prompts), no RemoteCommand and no
+ * ControlMaster (so the handshake really happens), running `exit`. Its transcript is parsed like
+ * a pasted one: whatever the user's own ssh hits (a KEX hang, a refused key) becomes evidence.
+ */
+export async function probeUserSsh(
+  spec: TargetSpec,
+  collector: EventCollector,
+  opts: { knownHostsFile?: string; timeoutMs: number },
+): Promise<{ run: SshRun; parsed: ClientLogResult }> {
+  const args = [
+    '-vvv',
+    '-o', 'BatchMode=yes',
+    '-o', 'RemoteCommand=none',
+    '-o', 'ControlPath=none',
+    '-o', 'ConnectTimeout=10',
+    ...userSshArgs(spec, opts.knownHostsFile),
+    '--', spec.target, 'exit',
+  ];
+  const run = await runSsh(args, opts.timeoutMs);
+  const parser = new ClientLogParser('ssh -vvv (probe)', collector);
+  textLines(run.transcript, parser);
+  return { run, parsed: parser.result() };
+}
