@@ -299,6 +299,30 @@ export async function expandGlob(pattern: string, listDir: ReadDir | undefined):
   return bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * The files an Include pattern names, read: missing ones are skipped silently as ssh and sshd
+ * do, unreadable ones and unexpandable globs become warnings.
+ */
+export async function readIncludes(
+  pattern: string,
+  io: { read: ReadFile; listDir: ReadDir | undefined; warnings: string[] },
+): Promise<Array<{ file: string; text: string }>> {
+  const matches = await expandGlob(pattern, io.listDir);
+  if (matches.length === 0 && io.listDir === undefined) {
+    io.warnings.push(`Include ${pattern}: wildcards not expanded (no directory listing available)`);
+  }
+  const out: Array<{ file: string; text: string }> = [];
+  for (const file of matches) {
+    try {
+      out.push({ file, text: await io.read(file) });
+    } catch (e) {
+      const code = errorCode(e);
+      if (code !== 'ENOENT') io.warnings.push(`Include ${file}: cannot read: ${code}`);
+    }
+  }
+  return out;
+}
+
 /** Whether `p` is `dir` or inside it (both absolute, normalised). */
 export function isInside(p: string, dir: string): boolean {
   const rel = path.relative(dir, p);

@@ -27,7 +27,7 @@ import {
   defaultReadFile,
   emptyStats,
   errorCode,
-  expandGlob,
+  readIncludes,
   isInside,
   joinArgs,
   matchPattern,
@@ -205,20 +205,8 @@ export async function resolveSshConfig(
     });
     if (p === '~' || p.startsWith('~/')) p = home + p.slice(1);
     else if (!path.isAbsolute(p)) p = path.join(includeBase, p);
-    const matches = await expandGlob(p, listDir);
-    if (matches.length === 0 && listDir === undefined) {
-      warnings.push(`Include ${p}: wildcards not expanded (no directory listing available)`);
-    }
-    for (const m of matches) {
-      let text: string;
-      try {
-        text = await read(m);
-      } catch (e) {
-        const code = errorCode(e);
-        if (code !== 'ENOENT') warnings.push(`Include ${m}: cannot read: ${code}`);
-        continue;
-      }
-      files.push(m);
+    for (const { file, text } of await readIncludes(p, { read, listDir, warnings })) {
+      files.push(file);
       await processText(text, depth + 1, block, neverMatch);
     }
   }

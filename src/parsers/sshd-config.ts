@@ -26,7 +26,7 @@ import {
   defaultReadFile,
   emptyStats,
   errorCode,
-  expandGlob,
+  readIncludes,
   isInside,
   joinArgs,
   normaliseFlag,
@@ -156,20 +156,8 @@ export async function parseSshdConfig(file: string, opts: ParseSshdConfigOptions
       return;
     }
     const p = arg.startsWith('/') || arg.startsWith('~') ? arg : path.join(includeBase, arg);
-    const matches = await expandGlob(p, listDir);
-    if (matches.length === 0 && listDir === undefined) {
-      warnings.push(`Include ${p}: wildcards not expanded (no directory listing available)`);
-    }
-    for (const m of matches) {
-      let text: string;
-      try {
-        text = await read(m);
-      } catch (e) {
-        const code = errorCode(e);
-        if (code !== 'ENOENT') warnings.push(`Include ${m}: cannot read: ${code}`);
-        continue;
-      }
-      files.push(m);
+    for (const { file, text } of await readIncludes(p, { read, listDir, warnings })) {
+      files.push(file);
       await processText(text, depth + 1, block);
     }
   }
