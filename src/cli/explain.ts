@@ -1,34 +1,10 @@
-import type { Argv } from 'yargs';
 import { evidenceFromFiles } from '../evidence/assemble.js';
 import { diagnose } from '../engine/evaluate.js';
 import { loadRules } from '../engine/load.js';
 import { buildReport, exitCodeOf } from '../report/model.js';
 import { UsageError } from '../errors.js';
 import { emit } from './output.js';
-import { outputOptions, type CommonArgs } from './options.js';
-
-interface ExplainArgs extends CommonArgs {
-  bundle?: string;
-  clientLog?: string[];
-  serverLog?: string[];
-  sshConfig?: string;
-  sshG?: string;
-  sshdConfig?: string;
-  sshdT?: string;
-  host?: string;
-}
-
-export function explainCommand(y: Argv<CommonArgs>): Argv<ExplainArgs> {
-  return y
-    .positional('bundle', { type: 'string', describe: 'a saved evidence bundle (--save-evidence) to re-run' })
-    .option('client-log', { type: 'string', array: true, describe: 'client ssh -v/-vv/-vvv transcript (repeatable)' })
-    .option('server-log', { type: 'string', array: true, describe: "server sshd log: auth.log, secure, journalctl -u ssh, sshd -E (repeatable; '-' = stdin)" })
-    .option('ssh-config', { type: 'string', describe: 'client ssh_config file (resolved for --host)' })
-    .option('ssh-G', { type: 'string', describe: 'saved output of ssh -G host' })
-    .option('sshd-config', { type: 'string', describe: 'server sshd_config file' })
-    .option('sshd-T', { type: 'string', describe: 'saved output of sshd -T' })
-    .option('host', { type: 'string', describe: 'target whose Host/Match blocks apply in a raw ssh_config' }) as unknown as Argv<ExplainArgs>;
-}
+import { outputOptions, type ExplainArgs } from './options.js';
 
 export async function runExplain(args: ExplainArgs): Promise<number> {
   const startedAt = new Date();

@@ -3,10 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError, errorMessage } from '../errors.js';
 import { VERSION } from '../paths.js';
-import { explainCommand, runExplain } from './explain.js';
-import { commonOptions } from './options.js';
-import { checkIdleArgs, idleOptions, runDiagnose, targetOptions } from './diagnose.js';
-import { runRulesList, runRulesTest } from './rules.js';
+import { checkIdleArgs, commonOptions, explainCommand, idleOptions, targetOptions } from './options.js';
 
 /**
  * yargs reads a lone `-` after an array option as a positional; `--server-log -` (stdin) is
@@ -24,6 +21,9 @@ function joinStdinDash(argv: string[]): string[] {
   return out;
 }
 
+// Commands load their modules when run: `--help` and `--version` stay fast, and explain never
+// loads ssh2.
+
 /** Exit status: 0 no cause, 1 causes found, 2 bad usage or input, 3 target not diagnosable live. */
 async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -37,23 +37,23 @@ async function main(argv: string[]): Promise<number> {
       (y) => idleOptions(targetOptions(y)),
       (a) => {
         checkIdleArgs(a);
-        return run(runDiagnose(a));
+        return run(import('./diagnose.js').then((c) => c.runDiagnose(a)));
       },
     )
     .command(
       'explain [bundle]',
       'diagnose offline from logs and configs a user collected, or from a saved evidence bundle',
       (y) => explainCommand(y),
-      (a) => run(runExplain(a)),
+      (a) => run(import('./explain.js').then((c) => c.runExplain(a))),
     )
     .command('rules', 'list or test the rules', (y) =>
       y
-        .command('list', 'list the loaded rules', {}, (a) => run(runRulesList(a as unknown as { rules?: string[]; json: boolean })))
+        .command('list', 'list the loaded rules', {}, (a) => run(import('./rules.js').then((c) => c.runRulesList(a as unknown as { rules?: string[]; json: boolean }))))
         .command(
           'test [dir]',
           'run the fixture-based rule tests (of the built-in rules, or of a rule pack: a folder with rules/ and fixtures/)',
           (yy) => yy.positional('dir', { type: 'string' }),
-          (a) => run(runRulesTest(a)),
+          (a) => run(import('./rules.js').then((c) => c.runRulesTest(a))),
         )
         .demandCommand(1, 'rules needs a subcommand: list or test'),
     )

@@ -36,3 +36,78 @@ export function outputOptions(args: CommonArgs): OutputOptions {
     ...(args.saveEvidence ? { saveEvidence: args.saveEvidence } : {}),
   };
 }
+
+/**
+ * Default --idle-max: long enough to catch the commonest cloud idle timeouts (Azure's 240 s, AWS's
+ * 350 s), short enough for a person at a terminal (a healthy target costs this long).
+ */
+export const DEFAULT_IDLE_MAX = 360;
+
+export interface IdleArgs {
+  idleMax: number;
+  maxConnections?: number;
+  verify: boolean;
+}
+
+export function idleOptions<T>(y: Argv<T>): Argv<T & IdleArgs> {
+  return y
+    .option('idle-max', { type: 'number', default: DEFAULT_IDLE_MAX, describe: 'longest idle period the idle test waits for (s); 0 skips it' })
+    .option('max-connections', { type: 'number', describe: 'cap on the connections the idle test opens' })
+    .option('verify', { type: 'boolean', default: false, describe: 'after the idle test, prove the recommended keepalive keeps a connection alive' }) as unknown as Argv<T & IdleArgs>;
+}
+
+export function checkIdleArgs(a: IdleArgs): void {
+  if (!Number.isFinite(a.idleMax) || a.idleMax < 0) throw new UsageError(`invalid --idle-max: ${String(a.idleMax)} (seconds, 0 skips the idle test)`);
+  if (a.maxConnections !== undefined && (!Number.isInteger(a.maxConnections) || a.maxConnections < 2)) {
+    throw new UsageError(`invalid --max-connections: ${String(a.maxConnections)} (at least 2: one idle, one keepalive control)`);
+  }
+}
+
+export interface TargetArgs extends CommonArgs {
+  host: string;
+  port?: number;
+  user?: string;
+  identity?: string[];
+  config?: string;
+  jump?: string;
+  knownHosts?: string;
+  acceptHostKey?: string;
+  sudo: boolean;
+}
+
+/** ssh(1)'s own options for reaching a target, shared by diagnose and watch. */
+export function targetOptions<T>(y: Argv<T>): Argv<T & TargetArgs> {
+  return y
+    .positional('host', { type: 'string', describe: 'host, user@host, user@host:port, or a Host alias from ssh_config', demandOption: true })
+    .option('port', { alias: 'p', type: 'number', describe: 'port (as ssh -p)' })
+    .option('user', { alias: 'l', type: 'string', describe: 'login name (as ssh -l)' })
+    .option('identity', { alias: 'i', type: 'string', array: true, describe: 'identity file (as ssh -i; repeatable)' })
+    .option('config', { alias: 'F', type: 'string', describe: 'ssh_config to use (as ssh -F)' })
+    .option('jump', { alias: 'J', type: 'string', describe: 'jump host(s) (as ssh -J)' })
+    .option('known-hosts', { type: 'string', describe: 'known_hosts file to verify the host key against' })
+    .option('accept-host-key', { type: 'string', describe: 'trust exactly this host key fingerprint (SHA256:...) for this run' })
+    .option('sudo', { type: 'boolean', default: false, describe: 'allow sudo -n for root-only reads on the target (sshd -T)' }) as unknown as Argv<T & TargetArgs>;
+}
+
+export interface ExplainArgs extends CommonArgs {
+  bundle?: string;
+  clientLog?: string[];
+  serverLog?: string[];
+  sshConfig?: string;
+  sshG?: string;
+  sshdConfig?: string;
+  sshdT?: string;
+  host?: string;
+}
+
+export function explainCommand(y: Argv<CommonArgs>): Argv<ExplainArgs> {
+  return y
+    .positional('bundle', { type: 'string', describe: 'a saved evidence bundle (--save-evidence) to re-run' })
+    .option('client-log', { type: 'string', array: true, describe: 'client ssh -v/-vv/-vvv transcript (repeatable)' })
+    .option('server-log', { type: 'string', array: true, describe: "server sshd log: auth.log, secure, journalctl -u ssh, sshd -E (repeatable; '-' = stdin)" })
+    .option('ssh-config', { type: 'string', describe: 'client ssh_config file (resolved for --host)' })
+    .option('ssh-G', { type: 'string', describe: 'saved output of ssh -G host' })
+    .option('sshd-config', { type: 'string', describe: 'server sshd_config file' })
+    .option('sshd-T', { type: 'string', describe: 'saved output of sshd -T' })
+    .option('host', { type: 'string', describe: 'target whose Host/Match blocks apply in a raw ssh_config' }) as unknown as Argv<ExplainArgs>;
+}

@@ -1,5 +1,11 @@
-import type { EventSummary, EventType, RawEvent, Side } from './types.js';
+import type { EventSummary, EventType, FieldValue, RawEvent, Side } from './types.js';
 import { scrubSecrets } from './secrets.js';
+
+function scrubFields(fields: RawEvent['fields']): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = {};
+  for (const [k, v] of Object.entries(fields ?? {})) out[k] = typeof v === 'string' ? scrubSecrets(v) : v;
+  return out;
+}
 
 /**
  * Aggregates recognised log lines into one summary per event type, so evidence from a log of
@@ -20,7 +26,7 @@ export class EventCollector {
         ...(ev.at ? { firstAt: ev.at, lastAt: ev.at } : {}),
         sample: ref,
         last: ref,
-        fields: { ...(ev.fields ?? {}) },
+        fields: scrubFields(ev.fields),
       });
     } else {
       cur.count++;

@@ -11,7 +11,8 @@ export interface LineSink {
 /**
  * Streams a file (or stdin for "-") line by line. Splits on LF, drops a trailing CR, decodes as
  * UTF-8 with replacement characters (binary junk stays junk, it does not throw), and cuts very
- * long lines so memory stays flat in file size.
+ * long lines so memory stays flat in file size. Chunks are decoded up to their last newline, so a
+ * character is never split between two chunks.
  */
 export async function streamLines(source: string | Readable, sink: LineSink): Promise<number> {
   const stream =
@@ -20,29 +21,37 @@ export async function streamLines(source: string | Readable, sink: LineSink): Pr
         ? process.stdin
         : createReadStream(source, { highWaterMark: 1 << 20 })
       : source;
-  let carry = '';
+  let carry: Buffer | null = null;
   let lineNo = 0;
-  let overlong = false;
-  const decoder = new TextDecoder('utf-8', { fatal: false });
+  // The rest of an overlong line is skipped up to its newline.
+  let skipping = false;
   for await (const chunk of stream) {
-    const text = carry + (typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true }));
+    let buf: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    if (carry) buf = Buffer.concat([carry, buf]);
+    carry = null;
+    const lastNl = buf.lastIndexOf(10);
+    if (lastNl < 0) {
+      if (!skipping && buf.length > MAX_LINE * 4) {
+        emit(buf.toString('utf8', 0, MAX_LINE * 4), 0, MAX_LINE);
+        skipping = true;
+      } else if (!skipping) carry = buf;
+      continue;
+    }
+    const text = buf.toString('utf8', 0, lastNl + 1);
     let start = 0;
-    let nl = text.indexOf('\n', start);
+    let nl = text.indexOf('\n');
     while (nl !== -1) {
-      if (overlong) overlong = false;
+      if (skipping) skipping = false;
       else emit(text, start, nl);
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
-    carry = text.slice(start);
-    if (carry.length > MAX_LINE) {
-      if (!overlong) emit(carry, 0, MAX_LINE);
-      overlong = true;
-      carry = '';
-    }
+    if (lastNl + 1 < buf.length) carry = buf.subarray(lastNl + 1);
   }
-  carry += decoder.decode();
-  if (carry.length > 0 && !overlong) emit(carry, 0, carry.length);
+  if (carry && carry.length > 0 && !skipping) {
+    const rest = carry.toString('utf8');
+    emit(rest, 0, rest.length);
+  }
   return lineNo;
 
   function emit(text: string, from: number, to: number): void {

@@ -126,3 +126,34 @@ describe('bad input: exit 2, one line on stderr, no stack trace', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('secrets never reach a report or a bundle', () => {
+  it('drops passwords, private keys, tokens, SetEnv values and ProxyCommand credentials', () => {
+    const clientLog = file(
+      'secret-client.log',
+      [
+        'OpenSSH_9.6p1 Ubuntu-3ubuntu13, OpenSSL 3.0.13 30 Jan 2024',
+        'debug1: Connecting to web1 [192.0.2.10] port 22.',
+        '$ mysql --password hunter2secret -e "select 1"',
+        'export GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+        '-----BEGIN OPENSSH PRIVATE KEY-----',
+        'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW',
+        '-----END OPENSSH PRIVATE KEY-----',
+        'client_loop: send disconnect: Broken pipe password=hunter2secret',
+      ].join('\n'),
+    );
+    const sshG = file(
+      'secret-ssh-G.txt',
+      'host web1\nhostname 192.0.2.10\nserveraliveinterval 0\nsetenv DB_PASSWORD=hunter2secret\nproxycommand curl -s https://admin:hunter2secret@proxy.example.com/connect %h %p\n',
+    );
+    const bundle = join(tmp, 'secret-bundle.json');
+    const r = runCli(['explain', '--client-log', clientLog, '--ssh-G', sshG, '--json', '--save-evidence', bundle]);
+    expect(r.code).toBe(1);
+    for (const text of [r.stdout, readFileSync(bundle, 'utf8'), runCli(['explain', '--client-log', clientLog, '--ssh-G', sshG, '--format', 'markdown']).stdout]) {
+      expect(text).not.toContain('hunter2secret');
+      expect(text).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz0123456789');
+      expect(text).not.toContain('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ');
+    }
+    expect(readFileSync(bundle, 'utf8')).toContain('DB_PASSWORD=[secret]');
+  });
+});

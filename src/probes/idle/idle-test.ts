@@ -1,0 +1,478 @@
+// The idle timing test: how long may an SSH connection sit idle before the path drops it?
+//
+// Several authenticated connections (keepalives off, no channels) are held idle and pinged
+// (keepalive@openssh.com with want-reply) at chosen idle ages. An answered ping at age a proves
+// T > a and makes that connection fresh again; an unanswered one (after `unansweredMs`), a reset
+// or a server close at age d proves T <= d. T is reported as (low, high].
+//
+// Schedule (schedule.ts has the pure parts):
+//  - The frontier: the next age worth testing is target = low + 0.97 * max(2, 10% of low). The
+//    youngest idle connection whose age has reached the target (and is below `high`) is pinged,
+//    so pings run along a grid 2, 4, ... 20, 22, 24.2, ... as fast as time allows, and after a
+//    death they concentrate in (low, high] until it is narrow enough.
+//  - Survivors are reused: an answered connection is fresh and becomes the youngest; it serves a
+//    later, longer target. Connections are opened (at most 3 unauthenticated at once, never
+//    tripping MaxStartups 10:30:100) only when a forward simulation of the frontier says a
+//    target would otherwise be pinged after its deadline (pingDeadline: late enough pings would
+//    break 1.25 T + 10 s), and just in time, so a short T costs few connections.
+//  - A death counts only when no longer idle period was answered (a lost packet is not a death),
+//    and the answer needs two counted deaths: when a ping is unanswered for `suspectMs`, a second
+//    connection at least as idle is pinged in parallel, so the confirmation costs no extra wait.
+//  - A keepalive control (ssh2 keepaliveInterval = controlKeepaliveMs) is held through the test
+//    and pinged at the end: alive => keepaliveSurvived (idleness, not session age, kills flows).
+//
+// Connection bound: a target t needs a connection that was fresh by about 0.15 t + 3 s (its
+// deadline minus t), so at any time the pings in flight span idle ages from x to about 7x: with
+// 10% steps that is ~21 grid points, plus the 2-s steps below 20 s, so about 25-30 connections
+// for any T (independent of T and idleMax), fewer for short T (T = 10 s: ~8). `maxConnections`
+// (default DEFAULT_MAX_CONNECTIONS, the keepalive control included) caps the total; below the
+// need the test stays correct but slower and says so in `note`.
+import type { DropKind, IdleConnectionTrace, IdleMeasurement } from '../../evidence/types.js';
+import { matchMiddleboxDefault } from '../../engine/values.js';
+import type { IdleConnection, OpenIdleConnection } from './connection.js';
+import {
+  bracketFrom,
+  dominantKind,
+  forecast,
+  nextTarget,
+  realClock,
+  targetWidth,
+  youngestAtLeast,
+  type Clock,
+  type ProbeResult,
+  type Timing,
+} from './schedule.js';
+
+export const DEFAULT_MAX_CONNECTIONS = 40;
+export const DEFAULT_UNANSWERED_MS = 5000;
+export const DEFAULT_CONTROL_KEEPALIVE_MS = 2000;
+const MAX_OPENING = 3;
+
+export interface IdleProgress {
+  elapsed: number;
+  alive: number;
+  bracket: { low: number; high: number } | null;
+  note?: string;
+}
+
+export interface IdleTestOptions {
+  /** Longest idle period to wait for. */
+  idleMaxSeconds: number;
+  /** Cap on the connections opened, the keepalive control included. */
+  maxConnections?: number;
+  onProgress?: (p: IdleProgress) => void;
+  signal?: AbortSignal;
+  /**
+   * How long a ping may go unanswered before it counts as a death: about two TCP retransmission
+   * timeouts, so a lost packet that TCP resends is not a death (default 5000; loopback tests ~2500).
+   */
+  unansweredMs?: number;
+  /** Unanswered this long, a ping is suspect and a confirmation ping goes out (default max(1000, 4 RTT)). */
+  suspectMs?: number;
+  /** Keepalive interval of the control connection (default 2000). */
+  controlKeepaliveMs?: number;
+  /** Simulated time for tests and the benchmark. */
+  clock?: Clock;
+}
+
+interface Slot {
+  id: number;
+  conn: IdleConnection;
+  state: 'idle' | 'pinging' | 'dead';
+  freshAt: number;
+  inflight?: { age: number; sentAt: number };
+  trace: IdleConnectionTrace;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const floor2 = (n: number) => Math.floor(n * 100 + 1e-9) / 100;
+const ceil2 = (n: number) => Math.ceil(n * 100 - 1e-9) / 100;
+
+export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOptions): Promise<IdleMeasurement> {
+  const clock = opts.clock ?? realClock;
+  const idleMax = opts.idleMaxSeconds;
+  if (!(idleMax > 0)) throw new Error('runIdleTest: idleMaxSeconds must be > 0');
+  let cap = Math.max(2, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const W = (opts.unansweredMs ?? DEFAULT_UNANSWERED_MS) / 1000;
+  let suspect = (opts.suspectMs ?? 1000) / 1000;
+  const timing = (): Timing => ({ unanswered: W, suspect });
+  const start = clock.now();
+  const now = () => (clock.now() - start) / 1000;
+
+  const slots: Slot[] = [];
+  const results: ProbeResult[] = [];
+  const notes: string[] = [];
+  let opened = 0; // successfully opened, control included
+  let opening = 0;
+  let fatal: Error | undefined;
+  let nextId = 1;
+  const openTimes: number[] = [];
+  let maxRtt = 0;
+
+  let finished = false; // connections that finish opening after the end are ended at once
+
+  // wake-ups: any event kicks the loop
+  let kick: () => void = () => {};
+  const wake = () => kick();
+
+  // ---- the keepalive control (trace id 0) ----
+  interface Control {
+    conn: IdleConnection;
+    openedAt: number;
+    diedAt?: number;
+    kind?: DropKind;
+    reason?: string;
+    trace: IdleConnectionTrace;
+  }
+  let control: Control | undefined;
+
+  const openOne = async (keepaliveIntervalMs: number): Promise<{ conn: IdleConnection; freshAt: number }> => {
+    const t0 = now();
+    const conn = await open({ keepaliveIntervalMs });
+    const sent = now();
+    const r = await conn.ping(Math.max(W, 5) * 1000);
+    if (r !== 'ok') {
+      conn.end();
+      throw Object.assign(new Error(`the server did not answer a keepalive@openssh.com request on a new connection (${r})`), { code: 'ENOKEEPALIVE' });
+    }
+    const t1 = now();
+    maxRtt = Math.max(maxRtt, t1 - sent);
+    openTimes.push(t1 - t0);
+    return { conn, freshAt: t1 };
+  };
+
+  const openEstimate = () => {
+    if (!openTimes.length) return 1;
+    const recent = openTimes.slice(-5);
+    return (recent.reduce((a, b) => a + b, 0) / recent.length) * 1.5 + 0.2;
+  };
+
+  let refused: { after: number; code: string } | undefined;
+  const onOpenFailure = (err: Error) => {
+    if (opened === 0) {
+      fatal ??= err;
+    } else {
+      // a refusal after some connections worked: a rate limit (ufw limit, MaxStartups...); go on with fewer
+      const code = (err as { code?: unknown }).code;
+      refused ??= { after: opened, code: typeof code === 'string' ? code : err.message };
+      cap = Math.min(cap, opened + opening);
+    }
+    wake();
+  };
+
+  const openControl = () => {
+    opening++;
+    const t0 = now();
+    openOne(opts.controlKeepaliveMs ?? DEFAULT_CONTROL_KEEPALIVE_MS).then(
+      ({ conn, freshAt }) => {
+        opening--;
+        opened++;
+        if (finished) return conn.end();
+        control = { conn, openedAt: t0, trace: { id: 0, openedAt: round2(freshAt), pings: [] } };
+        const c = control;
+        void conn.closed.then((info) => {
+          if (info.local || c.diedAt !== undefined) return;
+          c.diedAt = now();
+          c.kind = info.kind;
+          c.reason = info.reason;
+          wake();
+        });
+        wake();
+      },
+      (err: Error) => {
+        opening--;
+        onOpenFailure(err);
+      },
+    );
+  };
+
+  const openPoolConn = () => {
+    opening++;
+    openOne(0).then(
+      ({ conn, freshAt }) => {
+        opening--;
+        opened++;
+        if (finished) return conn.end();
+        const slot: Slot = { id: nextId++, conn, state: 'idle', freshAt, trace: { id: 0, openedAt: round2(freshAt), pings: [] } };
+        slot.trace.id = slot.id;
+        slots.push(slot);
+        void conn.closed.then((info) => {
+          if (info.local || slot.state !== 'idle') return; // pings report their own deaths
+          const t = now();
+          die(slot, { conn: slot.id, age: t - slot.freshAt, ok: false, kind: info.kind, reason: info.reason, at: t });
+        });
+        wake();
+      },
+      (err: Error) => {
+        opening--;
+        onOpenFailure(err);
+      },
+    );
+  };
+
+  const die = (slot: Slot, r: ProbeResult) => {
+    slot.state = 'dead';
+    slot.inflight = undefined;
+    results.push(r);
+    slot.trace.diedAt = round2(r.at);
+    slot.trace.kind = r.kind;
+    if (r.reason) slot.trace.reason = r.reason;
+    slot.conn.end();
+    wake();
+  };
+
+  const ping = (slot: Slot) => {
+    const sentAt = now();
+    const age = sentAt - slot.freshAt;
+    slot.state = 'pinging';
+    slot.inflight = { age, sentAt };
+    const settle = async () => {
+      const r = await slot.conn.ping(W * 1000);
+      if (slot.state !== 'pinging') return;
+      const t = now();
+      if (r === 'ok') {
+        slot.state = 'idle';
+        slot.inflight = undefined;
+        slot.freshAt = t;
+        maxRtt = Math.max(maxRtt, t - sentAt);
+        results.push({ conn: slot.id, age, ok: true, at: sentAt });
+        slot.trace.pings.push({ atIdle: round2(age), at: round2(sentAt), ok: true });
+        wake();
+        return;
+      }
+      slot.trace.pings.push({ atIdle: round2(age), at: round2(sentAt), ok: false, kind: r });
+      // a reset or a server close has already settled `closed`, with the reason if any
+      const info = r === 'silent' ? undefined : await slot.conn.closed;
+      const reason = info && !info.local ? info.reason : undefined;
+      die(slot, { conn: slot.id, age, ok: false, kind: r, at: sentAt, ...(reason ? { reason } : {}) });
+    };
+    settle().catch((err: Error) => {
+      fatal ??= err;
+      wake();
+    });
+  };
+
+  // ---- progress ----
+  let cancelTicker: (() => void) | undefined;
+  let lastBracket: { low: number; high: number } | null = null;
+  const progress = () => {
+    opts.onProgress?.({
+      elapsed: round2(now()),
+      alive: slots.filter((s) => s.state !== 'dead').length + (control && control.diedAt === undefined ? 1 : 0),
+      bracket: lastBracket,
+      ...(notes.length ? { note: notes[notes.length - 1]! } : {}),
+    });
+  };
+  const tick = () => {
+    progress();
+    cancelTicker = clock.setTimer(tick, 1000);
+  };
+  if (opts.onProgress) cancelTicker = clock.setTimer(tick, 1000);
+
+  const onAbort = () => wake();
+  opts.signal?.addEventListener('abort', onAbort);
+
+  // ---- the loop ----
+  openControl();
+  let finishedBy: 'survived' | 'drops' | 'aborted' | 'limit' | 'exhausted' = 'survived';
+  const hardLimit = 3 * idleMax + 60 + 3 * W;
+  try {
+    for (;;) {
+      if (fatal) throw fatal;
+      if (opts.signal?.aborted) {
+        finishedBy = 'aborted';
+        break;
+      }
+      const t = now();
+      if (opts.suspectMs === undefined) suspect = Math.min(Math.max(1, 4 * maxRtt), Math.max(1, W / 2));
+      const b = bracketFrom(results);
+      const high = b.high;
+      lastBracket = high !== null ? { low: round2(b.low), high: round2(high) } : null;
+      const inflight = slots.filter((s) => s.state === 'pinging' && s.inflight);
+      const suspects = inflight.filter((s) => t - s.inflight!.sentAt >= suspect);
+      const fresh = inflight.filter((s) => t - s.inflight!.sentAt < suspect);
+      const idle = slots.filter((s) => s.state === 'idle').map((s) => ({ slot: s, age: t - s.freshAt }));
+
+      // narrow enough: max(2 s, 10% of T), less the rounding of the report
+      const narrow = high !== null && high - b.low <= targetWidth(b.low) - 0.02;
+
+      // done?
+      if (high === null && b.low >= idleMax) {
+        finishedBy = 'survived';
+        break;
+      }
+      if (narrow && b.deaths.length >= 2) {
+        finishedBy = 'drops';
+        break;
+      }
+      if (t > hardLimit) {
+        finishedBy = 'limit';
+        break;
+      }
+      if (!idle.length && !inflight.length && !opening && opened + opening >= cap) {
+        finishedBy = 'exhausted';
+        break;
+      }
+
+      let wakeAt = Infinity;
+      // the frontier
+      let optimisticLow = b.low;
+      for (const s of fresh) if (high === null || s.inflight!.age < high) optimisticLow = Math.max(optimisticLow, s.inflight!.age);
+      // a suspect ping is likely a death: no frontier ping above it meanwhile
+      let ceiling = high ?? Infinity;
+      for (const s of suspects) if (s.inflight!.age > b.low) ceiling = Math.min(ceiling, s.inflight!.age);
+      let frontier: number | null = null;
+      if (optimisticLow < idleMax && !narrow && !(ceiling - b.low <= targetWidth(b.low) - 0.02)) {
+        const target = Math.min(nextTarget(optimisticLow), idleMax);
+        if (target < ceiling) frontier = target;
+      }
+      if (frontier !== null) {
+        const pick = youngestAtLeast(idle, frontier, ceiling);
+        if (pick) {
+          ping(pick.slot);
+          continue; // re-evaluate with the new ping in flight
+        }
+        for (const c of idle) if (c.age < frontier) wakeAt = Math.min(wakeAt, c.slot.freshAt + frontier);
+      }
+      // the confirmation: one death (or suspect ping) alone is not an answer
+      const doubtful = [...b.deaths.map((d) => d.age), ...suspects.filter((s) => s.inflight!.age > b.low).map((s) => s.inflight!.age)];
+      if (doubtful.length === 1) {
+        const d = doubtful[0]!;
+        const covered = fresh.some((s) => s.inflight!.age >= d);
+        if (!covered) {
+          // best: a connection idle for d to `limit` (the confirmation keeps the bracket narrow);
+          // else wait up to one unanswered-wait for one to reach d; else the least idle above d
+          const limit = Math.max(d, b.low + targetWidth(b.low) - 0.02);
+          const inWindow = youngestAtLeast(idle, d, limit + 1e-9);
+          let soonest = Infinity;
+          for (const c of idle) if (c.age < d) soonest = Math.min(soonest, c.slot.freshAt + d);
+          const pick = inWindow ?? (soonest - t <= W ? undefined : youngestAtLeast(idle, d));
+          if (pick) {
+            ping(pick.slot);
+            continue;
+          }
+          wakeAt = Math.min(wakeAt, soonest);
+        }
+      }
+      for (const s of fresh) wakeAt = Math.min(wakeAt, s.inflight!.sentAt + suspect);
+
+      // opening more connections
+      if (opening < MAX_OPENING && opened + opening < cap) {
+        let openNow = false;
+        if (high === null) {
+          const advice = forecast({
+            now: t,
+            freshAt: [
+              ...slots.filter((s) => s.state === 'idle').map((s) => s.freshAt),
+              ...inflight.filter((s) => t - s.inflight!.sentAt < suspect).map(() => t),
+              ...Array.from({ length: opening }, () => t + openEstimate()),
+            ],
+            low: optimisticLow,
+            idleMax,
+            timing: timing(),
+            openEstimate: openEstimate(),
+          });
+          if (advice.open === 'now') openNow = true;
+          else if (advice.open === 'at') wakeAt = Math.min(wakeAt, advice.at);
+        } else {
+          // endgame: keep one connection that can still pass through (low, high) and one for a confirmation
+          const needRefine = nextTarget(b.low) < high;
+          const younger = idle.filter((c) => c.age < high).length + opening;
+          const any = idle.length + opening + fresh.length;
+          if ((needRefine && younger === 0) || any === 0) openNow = true;
+        }
+        if (openNow) {
+          openPoolConn();
+          continue;
+        }
+      }
+      await new Promise<void>((resolve) => {
+        let cancel: (() => void) | undefined;
+        kick = () => {
+          kick = () => {};
+          cancel?.();
+          resolve();
+        };
+        if (Number.isFinite(wakeAt)) cancel = clock.setTimer(() => kick(), Math.max(0, (wakeAt - now()) * 1000) + 1);
+        else cancel = clock.setTimer(() => kick(), 1000);
+      });
+    }
+
+    // the keepalive control, checked at the end
+    const b = bracketFrom(results);
+    let keepaliveSurvived: boolean | null = null;
+    let controlDiedAfterSeconds: number | null = null;
+    if (control) {
+      if (control.diedAt === undefined && finishedBy !== 'aborted') {
+        const sentAt = now();
+        const r = await control.conn.ping(W * 1000);
+        control.trace.pings.push({ atIdle: 0, at: round2(sentAt), ok: r === 'ok', ...(r === 'ok' ? {} : { kind: r }) });
+        if (r !== 'ok' && control.diedAt === undefined) {
+          control.diedAt = sentAt;
+          control.kind = r;
+        }
+      }
+      if (control.diedAt !== undefined) {
+        controlDiedAfterSeconds = round2(control.diedAt - control.openedAt);
+        control.trace.diedAt = round2(control.diedAt);
+        if (control.kind) control.trace.kind = control.kind;
+        if (control.reason) control.trace.reason = control.reason;
+      }
+      if (b.high !== null) keepaliveSurvived = control.diedAt === undefined;
+    }
+    const wallSeconds = Math.round(now() * 10) / 10;
+
+    if (refused) {
+      notes.push(
+        `opening more connections failed after ${refused.after} (${refused.code}), as a rate limit (e.g. ufw limit) does: the test went on with ${cap} connections, which makes it slower`,
+      );
+    }
+    const lost = b.ignored.filter((r) => r.kind === 'silent');
+    if (lost.length) {
+      notes.push(
+        `${lost.length === 1 ? 'a ping' : `${lost.length} pings`} after ${lost.map((r) => `${round2(r.age)} s`).join(', ')} idle went unanswered although a longer idle period was answered later: taken as lost packets, not the timeout`,
+      );
+    }
+    const early = b.ignored.filter((r) => r.kind !== 'silent');
+    if (early.length) {
+      const kinds = [...new Set(early.map((r) => r.kind))].join('/');
+      notes.push(
+        `${early.length} connection(s) ended (${kinds}) after shorter idle periods than others that were answered: their end did not follow idleness (a timer counting connection age, such as sshd's UnusedConnectionTimeout, does that)`,
+      );
+    }
+    if (finishedBy === 'aborted') notes.push(`interrupted after ${wallSeconds} s: the result is partial`);
+    if (finishedBy === 'limit') notes.push(`stopped after ${wallSeconds} s without a narrower answer`);
+    if (finishedBy === 'exhausted') notes.push(`ran out of connections (cap ${cap}) before a narrower answer`);
+    if (b.high !== null && b.deaths.length < 2) notes.push('only one idle connection died: the drop was not confirmed by a second one');
+
+    const kind = dominantKind(b.deaths);
+    const dropAfterSeconds = b.high !== null ? { low: floor2(b.low), high: ceil2(b.high) } : null;
+    const maxTested = results.reduce((m, r) => Math.max(m, r.age), 0);
+    const reason = b.deaths.find((d) => d.kind === kind && d.reason)?.reason;
+    const matched = dropAfterSeconds ? matchMiddleboxDefault(dropAfterSeconds) : undefined;
+    const traces = [control?.trace, ...slots.map((s) => s.trace)].filter((x): x is IdleConnectionTrace => x !== undefined);
+    const m: IdleMeasurement = {
+      verdict: b.high !== null ? 'drops' : 'survived',
+      dropAfterSeconds,
+      dropKind: kind,
+      keepaliveSurvived,
+      connections: opened,
+      testedUpToSeconds: b.high !== null ? floor2(maxTested) : floor2(b.low),
+      wallSeconds,
+      controlDiedAfterSeconds,
+      traces,
+    };
+    if (kind === 'closed-by-server' && reason) m.disconnectReason = reason;
+    if (matched) m.matchedDefault = matched;
+    if (notes.length) m.note = notes.join('; ');
+    lastBracket = dropAfterSeconds;
+    progress();
+    return m;
+  } finally {
+    cancelTicker?.();
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const s of slots) if (s.state !== 'dead') s.conn.end();
+    control?.conn.end();
+    finished = true; // connections still being opened are ended as they arrive
+  }
+}
