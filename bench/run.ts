@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { writeAuthLog } from './auth-log.js';
+import { formatIdleBench, idleBench } from './idle.js';
 import { measure } from './measure.js';
 
 const CLI = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -42,13 +43,15 @@ async function cliStart() {
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ssh-doctor-bench-'));
   try {
+    const idle = await idleBench();
+    process.stdout.write(`Idle test: ssh-doctor vs naive sequential bisection (loopback: the embedded middlebox; simulated: a slow server)\n${formatIdleBench(idle)}\n`);
     const parse = await logParse(dir);
     const start = await cliStart();
     const t = new Table({ head: ['lines', 'explain ms', 'explain lines/s', 'peak RSS MB', 'grep -c ms', 'grep lines/s', 'top cause'] });
     for (const r of parse) t.push([r.lines, r.explainMs, r.explainLinesPerSec, r.explainPeakRssMb ?? '?', r.grepMs, r.grepLinesPerSec, r.topCause]);
     process.stdout.write(`Log parse: explain --server-log on a generated auth.log, beside grep -c\n${t.toString()}\n`);
     process.stdout.write(`CLI start (ssh-doctor --version), median of 5: ${start.medianMs} ms\n`);
-    const results = { date: new Date().toISOString(), node: process.version, logParse: parse, cliStart: start };
+    const results = { date: new Date().toISOString(), node: process.version, idle, logParse: parse, cliStart: start };
     writeFileSync(join(PACKAGE_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

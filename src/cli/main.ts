@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError, errorMessage } from '../errors.js';
 import { VERSION } from '../paths.js';
-import { checkIdleArgs, commonOptions, explainCommand, idleOptions, targetOptions } from './options.js';
+import { checkIdleArgs, commonOptions, demoOptions, explainCommand, idleOptions, targetOptions } from './options.js';
 
 /**
  * yargs reads a lone `-` after an array option as a positional; `--server-log -` (stdin) is
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const run = (p: Promise<number> | number) => Promise.resolve(p).then((c) => void (code = c));
   const parser = commonOptions(yargs(joinStdinDash(argv)))
     .scriptName('ssh-doctor')
-    .usage('$0 <host> | explain [bundle.json] | rules list|test\n\nExplains why SSH sessions drop: causes ranked, with evidence and fixes.')
+    .usage('$0 <host> | explain [bundle.json] | demo | rules list|test\n\nExplains why SSH sessions drop: causes ranked, with evidence and fixes.')
     .command(
       '$0 <host>',
       'diagnose a host live: reach it as your own ssh would, run read-only probes, rank the causes',
@@ -45,6 +45,16 @@ async function main(argv: string[]): Promise<number> {
       'diagnose offline from logs and configs a user collected, or from a saved evidence bundle',
       (y) => explainCommand(y),
       (a) => run(import('./explain.js').then((c) => c.runExplain(a))),
+    )
+    .command(
+      'demo',
+      'diagnose an embedded SSH server behind an embedded idle-dropping middlebox on loopback: no host, no root',
+      (y) => demoOptions(y),
+      (a) => {
+        checkIdleArgs(a);
+        if (!(a.demoTimeout > 0)) throw new UsageError(`invalid --demo-timeout: ${String(a.demoTimeout)}`);
+        return run(import('./demo.js').then((c) => c.runDemo(a)));
+      },
     )
     .command('rules', 'list or test the rules', (y) =>
       y

@@ -111,3 +111,16 @@ export function explainCommand(y: Argv<CommonArgs>): Argv<ExplainArgs> {
     .option('sshd-T', { type: 'string', describe: 'saved output of sshd -T' })
     .option('host', { type: 'string', describe: 'target whose Host/Match blocks apply in a raw ssh_config' }) as unknown as Argv<ExplainArgs>;
 }
+
+export interface DemoArgs extends CommonArgs, IdleArgs {
+  demoTimeout: number;
+  reset: boolean;
+}
+
+/** The demo's own knobs; its idle test defaults to a short --idle-max so it ends within a minute. */
+export function demoOptions<T>(y: Argv<T>): Argv<T & DemoArgs> {
+  return idleOptions(y)
+    .option('demo-timeout', { type: 'number', default: 10, describe: 'seconds of idleness after which the embedded middlebox forgets a flow' })
+    .option('reset', { type: 'boolean', default: false, describe: 'the middlebox answers late packets with a TCP reset instead of dropping them' })
+    .default('idle-max', 30) as unknown as Argv<T & DemoArgs>;
+}

@@ -226,11 +226,116 @@ export interface NetworkMeasurement {
   ipqos?: { defaultWorks: boolean; noneWorks: boolean };
 }
 
+/** One thing that happened during a watch, on the client's timeline. */
+export interface WatchEvent {
+  /** Seconds since the watch started. */
+  t: number;
+  kind:
+    | 'start'
+    | 'connected'
+    | 'outage'
+    | 'address'
+    | 'route'
+    | 'link'
+    | 'sleep'
+    | 'stall'
+    | 'drop'
+    | 'reconnect'
+    | 'server'
+    | 'ssh'
+    | 'end';
+  text: string;
+}
+
+/** What the server showed when the watch reconnected after a drop. */
+export interface WatchServerSide {
+  /** Seconds from the drop until a new connection was authenticated; null when none came within --reconnect-wait. */
+  reconnectedAfterSeconds: number | null;
+  /** sshd's listener was (re)started after the watched connection was opened. */
+  listenerRestarted?: boolean;
+  /** When the current sshd listener process started (server clock, ISO-8601). */
+  listenerStartedAt?: string;
+  /** The host booted after the watched connection was opened. */
+  rebooted?: boolean;
+  bootedAt?: string;
+  uptimeSeconds?: number;
+  /** Whether the server still held the old TCP connection (ESTABLISHED) after the drop; null when unknown. */
+  heldOldConnection?: boolean | null;
+  /** Where the log lines came from (journal, auth.log, the sshd -E file). */
+  logSource?: string;
+  /** sshd log lines from the watched session's own `Accepted` line on (or around the drop time), at most 200. */
+  logLines?: string[];
+  /** The recognised events among those lines. */
+  events?: EventSummary[];
+  note?: string;
+}
+
+/** One drop seen by a watch. */
+export interface WatchDrop {
+  /** When the failure was seen (ISO-8601, client clock). */
+  at: string;
+  /** Seconds since the watch started. */
+  t: number;
+  /** The monitored connection (heartbeat) or the user's wrapped ssh. */
+  source: 'heartbeat' | 'ssh';
+  kind: DropKind;
+  /** ssh2's error, the server's disconnect text, or ssh's last message. */
+  reason?: string;
+  /** Seconds without traffic before the packet that met the failure (or before the failure). */
+  idleBeforeSeconds: number | null;
+  /** The longest idle gap the connection had survived before. */
+  survivedIdleSeconds?: number | null;
+  /** The failure answered the first traffic after the idle gap (a keystroke, a heartbeat). */
+  onTraffic?: boolean;
+  /** Seconds from that traffic to the failure: a reset comes within a round trip, TCP gives up after many seconds. */
+  responseSeconds?: number | null;
+  /** Seconds the path was silent (heartbeats unanswered) before the end. */
+  silentSeconds?: number;
+  /** Seconds since the client resumed from sleep (null: it did not sleep while the connection was open). */
+  secondsAfterResume: number | null;
+  sleptSeconds?: number;
+  /** The client's addresses or default route changed while the connection was open (or just before the drop). */
+  addressChanged: boolean;
+  /** Those changes, in words. */
+  networkChanges?: string[];
+  /** A known middlebox idle timeout inside (survivedIdleSeconds, idleBeforeSeconds]. */
+  matchedDefault?: { name: string; seconds: number };
+  server?: WatchServerSide;
+  /** Causes that explained this drop (filled in by the watch's diagnosis). */
+  causes?: string[];
+}
+
+/** `ssh-doctor watch`: a timeline recorded on the client until the connection dropped. */
+export interface WatchMeasurement {
+  /** monitor: ssh-doctor's own connection with a heartbeat; wrap: the user's own ssh, timestamped. */
+  mode: 'monitor' | 'wrap';
+  startedAt: string;
+  /** null while the watch is still running (a bundle written as it goes). */
+  endedAt: string | null;
+  wallSeconds: number;
+  endedBy: 'running' | 'drop' | 'count' | 'duration' | 'interrupted' | 'session-ended' | 'path-lost' | 'error';
+  /** Seconds between heartbeats (monitor mode). */
+  heartbeatSeconds: number | null;
+  /** How long the path may stay silent before the monitored connection counts as dropped. */
+  silenceLimitSeconds: number | null;
+  drops: WatchDrop[];
+  rtt: { samples: number; lost: number; minMs: number | null; medianMs: number | null; p95Ms: number | null; maxMs: number | null };
+  /** Heartbeat round trips for the drawing (seconds since start; null = no answer in time), thinned to at most 2000. */
+  samples: Array<{ t: number; rttMs: number | null }>;
+  /** Wrap mode: spans of session traffic (input or output), seconds since start. */
+  activity?: Array<{ from: number; to: number }>;
+  events: WatchEvent[];
+  /** The drop the facts describe (index into drops; default 0). */
+  focus?: number;
+  note?: string;
+}
+
 export interface Measurements {
   idle?: IdleMeasurement;
   shellIdle?: ShellIdleMeasurement;
   verify?: VerifyMeasurement;
   network?: NetworkMeasurement;
+  watch?: WatchMeasurement;
 }
 
 export interface ProbeStatus {

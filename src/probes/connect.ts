@@ -584,6 +584,9 @@ export async function connectWithPlan(plan: ConnectionPlan, opts: ConnectOptions
             // gone
           }
           proxy?.destroy();
+          // A peer the path has forgotten never acknowledges the close: a second later the socket
+          // goes, rather than keeping the process alive until TCP gives up (minutes).
+          setTimeout(() => sock.destroy(), 1000).unref();
         },
       };
       if (proxy !== undefined) conn.proxy = proxy;

@@ -16,15 +16,15 @@ export interface LiveOptions {
   extra?: (ctx: LiveContext) => Promise<void>;
   connect?: Partial<ConnectOptions>;
   resolve?: ResolveDeps;
-  /** Skip the user's own ssh (the embedded demo has no config for it). */
-  userSsh?: boolean;
+  /** Read-only commands on the target (off for the embedded demo, which is no Unix host). */
+  serverProbes?: boolean;
 }
 
 export interface LiveContext {
   ev: Evidence;
   resolved: ResolvedTarget;
   connection: Connection;
-  open: () => Promise<Connection>;
+  connectOptions: ConnectOptions;
   probes: ProbeRunner;
 }
 
@@ -72,14 +72,12 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
   // The user's own ssh, with what the user typed (ssh takes no host:port).
   const dest = parseDestination(spec.target);
   const sshSpec: TargetSpec = { ...spec, target: dest.host, ...(dest.user ? { user: dest.user } : {}), ...(dest.port ? { port: dest.port } : {}) };
-  if (opts.userSsh !== false) {
-    const user = await probes.run('user-ssh', 'Running your ssh -vvv', 45_000, () =>
-      probeUserSsh(sshSpec, collector, { timeoutMs: 40_000, ...(opts.knownHostsFile ? { knownHostsFile: opts.knownHostsFile } : {}) }),
-    );
-    if (user) {
-      ev.client.openssh ??= user.parsed.openssh;
-      probes.note('user-ssh', user.run.timedOut ? 'did not finish in time' : `exit ${user.run.code}${user.parsed.authenticated ? ', authenticated' : ''}`);
-    }
+  const user = await probes.run('user-ssh', 'Running your ssh -vvv', 45_000, () =>
+    probeUserSsh(sshSpec, collector, { timeoutMs: 40_000, ...(opts.knownHostsFile ? { knownHostsFile: opts.knownHostsFile } : {}) }),
+  );
+  if (user) {
+    ev.client.openssh ??= user.parsed.openssh;
+    probes.note('user-ssh', user.run.timedOut ? 'did not finish in time' : `exit ${user.run.code}${user.parsed.authenticated ? ', authenticated' : ''}`);
   }
 
   const connectOpts: ConnectOptions = {
@@ -108,6 +106,12 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
   probes.ok('handshake', started, 'Connecting', `${connection.handshake.serverSoftware ?? 'server'}; host key ${connection.handshake.hostKey?.status ?? '?'}`);
 
   try {
+    if (opts.serverProbes === false) {
+      probes.skip('server', 'the target runs no commands (embedded demo)');
+      probes.skip('large-transfer', 'the target runs no commands (embedded demo)');
+      if (opts.extra) await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes });
+      return finish(false);
+    }
     const reads = await probes.run('server', 'Reading the server settings (read-only)', 90_000, () =>
       readServer(runner(connection.client), collector, { sudo: opts.sudo }),
     );
@@ -128,7 +132,7 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
       ev.measurements.network = { ...ev.measurements.network, largeTransfer: transfer };
       probes.note('large-transfer', transfer.stalledBytes ? `stalled at ${transfer.stalledBytes} bytes` : `${transfer.okBytes} bytes arrived`);
     }
-    if (opts.extra) await opts.extra({ ev, resolved, connection, open, probes });
+    if (opts.extra) await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes });
   } finally {
     connection.end();
   }

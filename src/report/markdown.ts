@@ -1,6 +1,7 @@
 import type { Report } from './model.js';
 import { percent, targetLabel } from './style.js';
 import { idleSummary } from './summary.js';
+import { renderIdleTimeline } from './timeline.js';
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
@@ -15,6 +16,9 @@ export function renderMarkdown(report: Report): string {
   else out.push(`**Most likely:** ${report.causes[0]!.title} (\`${report.causes[0]!.id}\`, ${percent(report.causes[0]!.confidence)})`, '');
   const summary = idleSummary(report.measurements);
   if (summary.length) out.push(...summary.map((l) => `- ${l}`), '');
+  if (report.measurements.idle?.traces?.length) {
+    out.push('### Idle test', '', renderIdleTimeline(report.measurements.idle, { width: 100, markdown: true }), '');
+  }
 
   if (report.causes.length > 0) {
     out.push('### Causes', '', '| # | cause | confidence | evidence |', '|---|---|---|---|');

@@ -71,6 +71,8 @@ export function idleConnectionFrom(client: Client): IdleConnection {
           resolve(v);
         };
         const timer = setTimeout(() => finish('silent'), timeoutMs);
+        // a transport that closes first (a FIN while the ping was in flight) says how at once
+        void closed.then((c) => finish(c.kind));
         try {
           sendKeepalivePing(client, (reply) => {
             if (reply instanceof Error) void closed.then((c) => finish(c.kind));

@@ -3,30 +3,36 @@
 // Several authenticated connections (keepalives off, no channels) are held idle and pinged
 // (keepalive@openssh.com with want-reply) at chosen idle ages. An answered ping at age a proves
 // T > a and makes that connection fresh again; an unanswered one (after `unansweredMs`), a reset
-// or a server close at age d proves T <= d. T is reported as (low, high].
+// or a server close at age d says T <= d. T is reported as (low, high].
 //
-// Schedule (schedule.ts has the pure parts):
-//  - The frontier: the next age worth testing is target = low + 0.97 * max(2, 10% of low). The
-//    youngest idle connection whose age has reached the target (and is below `high`) is pinged,
-//    so pings run along a grid 2, 4, ... 20, 22, 24.2, ... as fast as time allows, and after a
-//    death they concentrate in (low, high] until it is narrow enough.
-//  - Survivors are reused: an answered connection is fresh and becomes the youngest; it serves a
-//    later, longer target. Connections are opened (at most 3 unauthenticated at once, never
-//    tripping MaxStartups 10:30:100) only when a forward simulation of the frontier says a
-//    target would otherwise be pinged after its deadline (pingDeadline: late enough pings would
-//    break 1.25 T + 10 s), and just in time, so a short T costs few connections.
-//  - A death counts only when no longer idle period was answered (a lost packet is not a death),
-//    and the answer needs two counted deaths: when a ping is unanswered for `suspectMs`, a second
-//    connection at least as idle is pinged in parallel, so the confirmation costs no extra wait.
+// Schedule (schedule.ts has the pure parts; test/idle/schedule.test.ts drives them on a
+// simulated clock):
+//  - The frontier: the next age worth testing is target = low + 0.9 * max(2 s, 10% of low). The
+//    youngest idle connection whose age has reached it (and is below the shortest death) is
+//    pinged, so pings run along a grid 1.8, 3.6, ... 19.8, 21.6, 23.6, ... as fast as time
+//    allows, all connections at different idle ages at once; after a death they concentrate in
+//    (low, high] until it is narrow enough.
+//  - Survivors are reused: an answered connection is fresh (age 0) and serves a later, longer
+//    target. New connections are opened (at most 3 unauthenticated at once, never near
+//    MaxStartups 10:30:100) when a forward simulation of the frontier (forecast) says a target, or
+//    its confirmation, would otherwise come after its deadline (pingDeadline: what keeps the
+//    answer within 1.25 T + 10 s), and just in time, so short tests open fewer.
+//  - Two deaths are needed, and high is the second-shortest one: a death counts only while no
+//    longer idle period was answered (a lost packet is not a death), and one lost ping just
+//    under T cannot pull `high` below T. When a ping is unanswered for `suspectMs`, a second
+//    connection idle for at least as long (and within the width aimed at) is pinged in
+//    parallel, so the confirmation costs no extra wait.
 //  - A keepalive control (ssh2 keepaliveInterval = controlKeepaliveMs) is held through the test
-//    and pinged at the end: alive => keepaliveSurvived (idleness, not session age, kills flows).
+//    and pinged when the first death is suspected: answered (and never closed) =>
+//    keepaliveSurvived (idleness ends connections, not their age).
 //
-// Connection bound: a target t needs a connection that was fresh by about 0.15 t + 3 s (its
-// deadline minus t), so at any time the pings in flight span idle ages from x to about 7x: with
-// 10% steps that is ~21 grid points, plus the 2-s steps below 20 s, so about 25-30 connections
-// for any T (independent of T and idleMax), fewer for short T (T = 10 s: ~8). `maxConnections`
-// (default DEFAULT_MAX_CONNECTIONS, the keepalive control included) caps the total; below the
-// need the test stays correct but slower and says so in `note`.
+// Connection bound: a target t must be pinged by about 1.25 t + 10 - (unanswered + suspect + 1)
+// s, so its connection must be fresh by about 0.15 t + 3 s: the targets in flight at any time
+// span idle ages from x to about 7x, ~21 steps of 10%, plus the 2-s steps under 20 s and the
+// confirmations. Measured on a simulated path for every T from 1.3 s to 700 s: at most 26-30
+// connections (keepalive control included) whatever T and idleMax, fewer for short tests.
+// `maxConnections` (default DEFAULT_MAX_CONNECTIONS = 40) caps the total; below the need the
+// test stays correct but slower, and a refusal (rate limit) lowers the cap and says so in `note`.
 import type { DropKind, IdleConnectionTrace, IdleMeasurement } from '../../evidence/types.js';
 import { matchMiddleboxDefault } from '../../engine/values.js';
 import type { IdleConnection, OpenIdleConnection } from './connection.js';
@@ -142,7 +148,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   };
 
   const openEstimate = () => {
-    if (!openTimes.length) return 1;
+    if (!openTimes.length) return 2;
     const recent = openTimes.slice(-5);
     return (recent.reduce((a, b) => a + b, 0) / recent.length) * 1.5 + 0.2;
   };
@@ -151,6 +157,8 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   const onOpenFailure = (err: Error) => {
     if (opened === 0) {
       fatal ??= err;
+    } else if ((err as { code?: unknown }).code === 'ENOKEEPALIVE') {
+      // one new connection's first ping was lost: drop that connection, nothing more
     } else {
       // a refusal after some connections worked: a rate limit (ufw limit, MaxStartups...); go on with fewer
       const code = (err as { code?: unknown }).code;
@@ -160,15 +168,16 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
     wake();
   };
 
+  let controlTried = false;
   const openControl = () => {
+    controlTried = true;
     opening++;
-    const t0 = now();
     openOne(opts.controlKeepaliveMs ?? DEFAULT_CONTROL_KEEPALIVE_MS).then(
       ({ conn, freshAt }) => {
         opening--;
         opened++;
         if (finished) return conn.end();
-        control = { conn, openedAt: t0, trace: { id: 0, openedAt: round2(freshAt), pings: [] } };
+        control = { conn, openedAt: freshAt, trace: { id: 0, openedAt: round2(freshAt), pings: [] } };
         const c = control;
         void conn.closed.then((info) => {
           if (info.local || c.diedAt !== undefined) return;
@@ -252,6 +261,20 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
     });
   };
 
+  // the keepalive control's liveness check: a ping (ssh2's own keepalives are not observable)
+  let controlCheck: Promise<'ok' | DropKind> | undefined;
+  let controlCheckAt = 0;
+  const checkControl = (): Promise<'ok' | DropKind> => {
+    const c = control!;
+    controlCheckAt = now();
+    const sentAt = controlCheckAt;
+    controlCheck = c.conn.ping(W * 1000).then((r) => {
+      c.trace.pings.push({ atIdle: 0, at: round2(sentAt), ok: r === 'ok', ...(r === 'ok' ? {} : { kind: r }) });
+      return r;
+    });
+    return controlCheck;
+  };
+
   // ---- progress ----
   let cancelTicker: (() => void) | undefined;
   let lastBracket: { low: number; high: number } | null = null;
@@ -273,7 +296,9 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   opts.signal?.addEventListener('abort', onAbort);
 
   // ---- the loop ----
-  openControl();
+  // three pool connections at once: the first targets are always needed; the control takes the
+  // next free opening slot (it only has to outlive `high`)
+  for (let i = 0; i < MAX_OPENING; i++) openPoolConn();
   let finishedBy: 'survived' | 'drops' | 'aborted' | 'limit' | 'exhausted' = 'survived';
   const hardLimit = 3 * idleMax + 60 + 3 * W;
   try {
@@ -336,6 +361,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       }
       // the confirmation: one death (or suspect ping) alone is not an answer
       const doubtful = [...b.deaths.map((d) => d.age), ...suspects.filter((s) => s.inflight!.age > b.low).map((s) => s.inflight!.age)];
+      if (doubtful.length && control && control.diedAt === undefined && !controlCheck) void checkControl();
       if (doubtful.length === 1) {
         const d = doubtful[0]!;
         const covered = fresh.some((s) => s.inflight!.age >= d);
@@ -356,10 +382,14 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       }
       for (const s of fresh) wakeAt = Math.min(wakeAt, s.inflight!.sentAt + suspect);
 
-      // opening more connections
+      // opening more connections: the keepalive control first
+      if (!controlTried && opening < MAX_OPENING && opened + opening < cap && opened > 0) {
+        openControl();
+        continue;
+      }
       if (opening < MAX_OPENING && opened + opening < cap) {
         let openNow = false;
-        if (high === null) {
+        if (high === null && !doubtful.length) {
           const advice = forecast({
             now: t,
             freshAt: [
@@ -371,13 +401,16 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
             idleMax,
             timing: timing(),
             openEstimate: openEstimate(),
+            maxNew: cap - opened - opening,
+            parallel: MAX_OPENING,
           });
           if (advice.open === 'now') openNow = true;
           else if (advice.open === 'at') wakeAt = Math.min(wakeAt, advice.at);
         } else {
           // endgame: keep one connection that can still pass through (low, high) and one for a confirmation
-          const needRefine = nextTarget(b.low) < high;
-          const younger = idle.filter((c) => c.age < high).length + opening;
+          const top = high ?? Math.min(...doubtful);
+          const needRefine = nextTarget(b.low) < top;
+          const younger = idle.filter((c) => c.age < top).length + opening;
           const any = idle.length + opening + fresh.length;
           if ((needRefine && younger === 0) || any === 0) openNow = true;
         }
@@ -398,17 +431,18 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       });
     }
 
-    // the keepalive control, checked at the end
+    // the keepalive control: checked when the first death was suspected (so a dead control costs
+    // no extra wait), else now
     const b = bracketFrom(results);
     let keepaliveSurvived: boolean | null = null;
     let controlDiedAfterSeconds: number | null = null;
     if (control) {
       if (control.diedAt === undefined && finishedBy !== 'aborted') {
-        const sentAt = now();
-        const r = await control.conn.ping(W * 1000);
-        control.trace.pings.push({ atIdle: 0, at: round2(sentAt), ok: r === 'ok', ...(r === 'ok' ? {} : { kind: r }) });
+        // an early check (a lost ping far below T) proves too little: check again past `high`
+        const stale = controlCheck !== undefined && controlCheckAt - control.openedAt < (b.high ?? 0);
+        const r = await (controlCheck && !stale ? controlCheck : checkControl());
         if (r !== 'ok' && control.diedAt === undefined) {
-          control.diedAt = sentAt;
+          control.diedAt = controlCheckAt;
           control.kind = r;
         }
       }

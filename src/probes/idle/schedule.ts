@@ -120,6 +120,10 @@ export interface ForecastInput {
   timing: Timing;
   /** Expected time to open and authenticate one more connection (s). */
   openEstimate: number;
+  /** How many more connections may be opened (the cap). */
+  maxNew?: number;
+  /** How many may be opened at once (default 3). */
+  parallel?: number;
 }
 
 /** Connections are opened this much before the last moment (s): opening times vary. */
@@ -130,54 +134,68 @@ export type ForecastAdvice = { open: 'now' } | { open: 'at'; at: number } | { op
 /**
  * Simulates the frontier forward, assuming every ping is answered: each next target is served by
  * the connection that reaches that age first (or, if several are already past it, the youngest
- * of those) and that connection is fresh again at the ping. The first target that would be pinged
- * after its deadline needs one more connection: now if a new connection would be later than the
- * deadline too but earlier than the pool, or just in time (`at`) if one opened then would make it.
+ * of those) and that connection is fresh again at the ping. Each target also needs a second
+ * connection idle for target..limit (the widest bracket still narrow enough) by the deadline plus
+ * `suspect`, to confirm a death without waiting; it is not used up when the ping is answered.
+ * Wherever the pool falls short, a connection is added as late as still works (or as soon as
+ * possible when nothing works in time but it is earlier than the pool). Those openings, queued
+ * `parallel` at a time, say when the next one must start: now, or at a later moment to wake up.
  */
 export function forecast(inp: ForecastInput): ForecastAdvice {
   const pool = [...inp.freshAt];
+  // when to start opening each missing connection: not before `from` (it would be too idle at
+  // its confirmation), at the latest `by`
+  const needs: Array<{ from: number; by: number }> = [];
+  const maxNew = inp.maxNew ?? Infinity;
+  const soonest = inp.now + inp.openEstimate; // a connection opened now is fresh then
   let t = inp.now;
   let low = inp.low;
   for (let i = 0; i < 1000 && low < inp.idleMax; i++) {
     const target = Math.min(nextTarget(low), inp.idleMax);
     const deadline = pingDeadline(low, inp.timing);
     let idx = -1;
-    // already past the target: the youngest of those
+    // already past the target: the youngest of those; else the one that reaches it first
     for (let j = 0; j < pool.length; j++) if (pool[j]! + target <= t && (idx < 0 || pool[j]! > pool[idx]!)) idx = j;
     if (idx < 0) for (let j = 0; j < pool.length; j++) if (idx < 0 || pool[j]! < pool[idx]!) idx = j;
-    const pingAt = idx < 0 ? Infinity : Math.max(t, pool[idx]! + target);
-    if (pingAt > deadline) {
-      const latestOpen = deadline - target - inp.openEstimate;
-      const withNew = Math.max(t, inp.now + inp.openEstimate + target);
-      if (latestOpen > inp.now + OPEN_LEAD) return { open: 'at', at: latestOpen - OPEN_LEAD };
-      if (withNew < pingAt - 0.5) return { open: 'now' };
+    let pingAt = idx < 0 ? Infinity : Math.max(t, pool[idx]! + target);
+    if (pingAt > deadline && needs.length < maxNew) {
+      const fresh = Math.max(soonest, deadline - target);
+      const withNew = Math.max(t, fresh + target);
+      if (withNew < pingAt - 0.5) {
+        needs.push({ from: -Infinity, by: fresh - inp.openEstimate });
+        pool.push(fresh);
+        idx = pool.length - 1;
+        pingAt = withNew;
+      }
     }
-    if (idx < 0) return { open: 'now' };
-    // if this ping goes unanswered, a second connection idle for target..limit confirms it
-    // `suspect` later (limit: the widest bracket that is still narrow enough)
+    if (idx < 0) break;
+    // the confirmation: fresh within [earliest, latest] is idle enough by confirmBy and not too
+    // idle at the first moment it can confirm
     const confirmBy = Math.max(pingAt, deadline) + inp.timing.suspect;
     const limit = Math.max(target, low + targetWidth(low) - 0.02);
-    let bestConfirm = Infinity;
-    for (let j = 0; j < pool.length; j++) {
-      if (j === idx) continue;
-      const x = Math.max(pool[j]! + target, pingAt + inp.timing.suspect); // first moment it can confirm
-      if (x - pool[j]! <= limit) bestConfirm = Math.min(bestConfirm, x);
-    }
-    if (bestConfirm > confirmBy) {
-      // a new connection helps if it is fresh within [earliest, latest]: idle enough by confirmBy,
-      // not too idle at the first moment it can confirm
-      const earliest = pingAt + inp.timing.suspect - limit;
-      const latest = confirmBy - target;
-      const at = Math.max(latest - inp.openEstimate - OPEN_LEAD, earliest - inp.openEstimate);
-      if (at > inp.now) return { open: 'at', at };
-      if (inp.now + inp.openEstimate <= latest) return { open: 'now' };
-      // too late for this one: it will confirm late (or less narrowly) with what there is
+    const earliest = pingAt + inp.timing.suspect - limit;
+    const latest = confirmBy - target;
+    const canConfirm = pool.some((f, j) => j !== idx && f >= earliest && f <= latest);
+    if (!canConfirm && needs.length < maxNew && soonest <= latest) {
+      const fresh = Math.max(soonest, latest);
+      needs.push({ from: earliest - inp.openEstimate, by: fresh - inp.openEstimate });
+      pool.push(fresh);
     }
     pool[idx] = pingAt;
     t = pingAt;
     low = target;
   }
-  return { open: 'no' };
+  if (!needs.length) return { open: 'no' };
+  needs.sort((a, b) => a.by - b.by);
+  const par = Math.max(1, inp.parallel ?? 3);
+  for (let k = needs.length - 1 - par; k >= 0; k--) needs[k]!.by = Math.min(needs[k]!.by, needs[k + par]!.by - inp.openEstimate);
+  let wake = Infinity;
+  for (const n of needs) {
+    const start = Math.max(n.from, n.by - OPEN_LEAD);
+    if (start <= inp.now) return { open: 'now' };
+    wake = Math.min(wake, start);
+  }
+  return { open: 'at', at: wake };
 }
 
 /** A clock the idle test runs on: real time, or simulated time in tests and the benchmark. */

@@ -13,8 +13,8 @@ export interface FakePathOptions {
   mode: 'silent' | 'reset' | 'closed-by-server';
   rttMs?: number;
   openMs?: number;
-  /** Ping number n (1-based, over all connections) is never answered. */
-  lose?: (n: number) => boolean;
+  /** Ping number n (1-based, over all connections, sent after `age` s idle) is never answered. */
+  lose?: (n: number, age: number) => boolean;
   /** Ping number n is answered this late. */
   lateMs?: (n: number) => number;
   /** Opening connection number n (1-based) or later fails with ECONNREFUSED. */
@@ -90,7 +90,7 @@ export function fakePath(o: FakePathOptions): FakePath {
             return;
           }
           lastTraffic = s();
-          if (o.lose?.(n)) {
+          if (o.lose?.(n, age)) {
             clock.setTimer(() => resolve('silent'), timeoutMs);
             return;
           }

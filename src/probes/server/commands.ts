@@ -73,6 +73,21 @@ export const COMMANDS = {
     why: 'seconds since boot, for restarts and reboots',
     command: 'cut -d" " -f1 /proc/uptime; date -u +%s',
   },
+  watchProbe: {
+    id: 'watch: sshd listener and connections',
+    why: "ssh-doctor watch only: this connection as sshd sees it, the server's clock and boot time, the sshd listener above this session (pid, start time, command line) and the established connections to this sshd port, to tell a restart, a reboot or a path that dropped the flow",
+    command: [
+      'set -- $SSH_CONNECTION; echo "__conn=$*"; echo "__now=$(date +%s)"; echo "__btime=$(sed -n "s/^btime //p" /proc/stat 2>/dev/null)"; echo "__clk=$(getconf CLK_TCK 2>/dev/null)"',
+      'p=$PPID; l=; while [ "${p:-1}" -gt 1 ]; do case "$(tr "\\0" " " < /proc/$p/cmdline 2>/dev/null)" in sshd*|/*/sshd*) l=$p;; esac; p=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$p/status 2>/dev/null); done',
+      '[ -n "$l" ] && echo "__listener=$l $(sed "s/.*) //" /proc/$l/stat | cut -d" " -f20) $(tr "\\0" " " < /proc/$l/cmdline)"',
+      '[ -n "$4" ] && grep -h ":$(printf %04X "$4") [0-9A-F]*:[0-9A-F]* 01 " /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed "s/^/__tcp=/"',
+    ].join('\n'),
+  },
+  sshdLogFile: {
+    id: 'watch: sshd -E log',
+    why: 'ssh-doctor watch only, when neither the journal nor auth.log/secure had lines: the end of the log file given to the sshd listener with -E (path from its own command line)',
+    command: 'tail -n 5000 -- ',
+  },
   logs: {
     id: 'recent sshd log lines',
     why: 'the last two days of sshd and logind lines about this user or address, plus sshd restarts and OOM kills (at most 2000 lines); the journal if readable, else auth.log or secure',
