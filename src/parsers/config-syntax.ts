@@ -224,6 +224,23 @@ export const defaultReadDir: ReadDir = async (dir) => {
   }
 };
 
+/**
+ * How a parser reads files: the caller's reader (a remote target, a pasted folder) or the local
+ * file system. A caller's reader without a directory lister expands no Include globs.
+ */
+export function configIo(opts: { readFile?: ReadFile; readDir?: ReadDir }): { read: ReadFile; listDir: ReadDir | undefined } {
+  return { read: opts.readFile ?? defaultReadFile, listDir: opts.readDir ?? (opts.readFile ? undefined : defaultReadDir) };
+}
+
+/** Reads the top-level config file; its absence is an error (a missing Include is not). */
+export async function readTopConfig(file: string, read: ReadFile, what: string): Promise<string> {
+  try {
+    return await read(file);
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${file}: ${errorCode(e)}`);
+  }
+}
+
 /** The errno code of a failed read (ENOENT, EACCES...), or its message. */
 export function errorCode(e: unknown): string {
   if (e !== null && typeof e === 'object') {

@@ -22,22 +22,19 @@ import path from 'node:path';
 import type { ConfigEvidence } from '../evidence/types.js';
 import { scrubOption, scrubSecrets } from '../evidence/secrets.js';
 import {
+  configIo,
   configLines,
-  defaultReadDir,
-  defaultReadFile,
   emptyStats,
-  errorCode,
-  readIncludes,
   isInside,
   joinArgs,
   matchPattern,
   matchPatternList,
   normaliseFlag,
+  readIncludes,
+  readTopConfig,
   toRecord,
   tokenizeConfigLine,
   type ParseStats,
-  type ReadDir,
-  type ReadFile,
 } from './config-syntax.js';
 import { parseTimeFormat } from './time-format.js';
 
@@ -97,15 +94,8 @@ export async function resolveSshConfig(
 ): Promise<SshConfigResult> {
   const home = opts.home ?? os.homedir();
   const localUser = opts.localUser ?? safeLocalUser();
-  const read: ReadFile = opts.readFile ?? defaultReadFile;
-  const listDir: ReadDir | undefined = opts.readDir ?? (opts.readFile ? undefined : defaultReadDir);
-
-  let top: string;
-  try {
-    top = await read(file);
-  } catch (e) {
-    throw new Error(`cannot read ssh config ${file}: ${errorCode(e)}`);
-  }
+  const { read, listDir } = configIo(opts);
+  const top = await readTopConfig(file, read, 'ssh config');
 
   const stats = emptyStats();
   const files: string[] = [file];

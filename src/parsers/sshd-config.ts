@@ -21,20 +21,17 @@ import path from 'node:path';
 import type { ConfigEvidence } from '../evidence/types.js';
 import { scrubOption } from '../evidence/secrets.js';
 import {
+  configIo,
   configLines,
-  defaultReadDir,
-  defaultReadFile,
   emptyStats,
-  errorCode,
-  readIncludes,
   isInside,
   joinArgs,
   normaliseFlag,
+  readIncludes,
+  readTopConfig,
   toRecord,
   tokenizeConfigLine,
   type ParseStats,
-  type ReadDir,
-  type ReadFile,
 } from './config-syntax.js';
 import { parseTimeFormat, timeAsPrinted } from './time-format.js';
 
@@ -84,14 +81,8 @@ type Block = { kind: 'global' } | { kind: 'match'; entry: Entry };
 const GLOBAL: Block = { kind: 'global' };
 
 export async function parseSshdConfig(file: string, opts: ParseSshdConfigOptions = {}): Promise<SshdConfigResult> {
-  const read: ReadFile = opts.readFile ?? defaultReadFile;
-  const listDir: ReadDir | undefined = opts.readDir ?? (opts.readFile ? undefined : defaultReadDir);
-  let top: string;
-  try {
-    top = await read(file);
-  } catch (e) {
-    throw new Error(`cannot read sshd config ${file}: ${errorCode(e)}`);
-  }
+  const { read, listDir } = configIo(opts);
+  const top = await readTopConfig(file, read, 'sshd config');
 
   const stats = emptyStats();
   const files: string[] = [file];
