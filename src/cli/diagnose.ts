@@ -1,6 +1,7 @@
 import { diagnose } from '../engine/evaluate.js';
 import { loadRules } from '../engine/load.js';
 import { UsageError } from '../errors.js';
+import { printable } from '../evidence/secrets.js';
 import { parseAcceptHostKey } from '../probes/connect.js';
 import { diagnoseLive, type LiveOptions } from '../probes/diagnose.js';
 import { progressFor } from '../probes/runner.js';
@@ -61,7 +62,14 @@ export async function runDiagnose(args: TargetArgs & IdleArgs, extra: Partial<Li
   const onSigint = () => interrupt.abort();
   process.once('SIGINT', onSigint);
   const step = idleStep(args, interrupt.signal);
-  const live: LiveOptions = { ...liveOptions(args), ...(step ? { extra: step } : {}), ...extra };
+  // -v: the connection's debug lines (secrets scrubbed by the connection layer) on stderr
+  const debug = args.verbose ? { debug: (line: string) => void process.stderr.write(`debug: ${printable(line)}\n`) } : {};
+  const live: LiveOptions = {
+    ...liveOptions(args),
+    ...(step ? { extra: step } : {}),
+    ...extra,
+    connect: { ...debug, ...extra.connect },
+  };
   const { ev, unreachable } = await diagnoseLive(targetSpec(args), live, progressFor(wantsProgress(args))).finally(() =>
     process.removeListener('SIGINT', onSigint),
   );

@@ -3,7 +3,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError, errorMessage } from '../errors.js';
 import { VERSION } from '../paths.js';
+import { printable } from '../evidence/secrets.js';
 import { checkIdleArgs, commonOptions, demoOptions, explainCommand, idleOptions, targetOptions } from './options.js';
+import { watchCommand } from './watch.js';
 
 /**
  * yargs reads a lone `-` after an array option as a positional; `--server-log -` (stdin) is
@@ -47,6 +49,12 @@ async function main(argv: string[]): Promise<number> {
       (a) => run(import('./explain.js').then((c) => c.runExplain(a))),
     )
     .command(
+      'watch [host]',
+      'watch a connection (or your own ssh after --) until it drops, then explain that drop from the timeline',
+      (y) => watchCommand(y),
+      (a) => run(import('./watch.js').then((c) => c.runWatch(a))),
+    )
+    .command(
       'demo',
       'diagnose an embedded SSH server behind an embedded idle-dropping middlebox on loopback: no host, no root',
       (y) => demoOptions(y),
@@ -86,9 +94,9 @@ main(hideBin(process.argv)).then(
   (err: unknown) => {
     const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
     if (err instanceof UsageError) {
-      process.stderr.write(`ssh-doctor: ${err.message}\n`);
+      process.stderr.write(`ssh-doctor: ${printable(err.message)}\n`);
     } else {
-      process.stderr.write(`ssh-doctor: internal error: ${errorMessage(err)}\n`);
+      process.stderr.write(`ssh-doctor: internal error: ${printable(errorMessage(err))}\n`);
       if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     }
     process.exitCode = 2;

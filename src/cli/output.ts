@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { Redactor } from '../evidence/redact.js';
+import { printableDeep } from '../evidence/secrets.js';
 import type { Evidence } from '../evidence/types.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -17,14 +18,19 @@ export interface OutputOptions {
   redact: boolean;
 }
 
+/**
+ * The report as text. Table and Markdown are printed on terminals and pasted into tickets: the
+ * target's own text in them (banner, stderr, log lines) has its control characters made visible,
+ * so it cannot drive the terminal. JSON escapes them itself.
+ */
 export function render(report: Report, format: Format, toTerminal: boolean): string {
   switch (format) {
     case 'json':
       return renderJson(report);
     case 'markdown':
-      return renderMarkdown(report);
+      return renderMarkdown(printableDeep(report));
     case 'table':
-      return renderTable(report, { color: toTerminal && colorWanted(), width: process.stdout.columns });
+      return renderTable(printableDeep(report), { color: toTerminal && colorWanted(), width: process.stdout.columns });
   }
 }
 

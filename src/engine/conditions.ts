@@ -22,6 +22,9 @@ function compare(a: Scalar, b: Scalar): number | undefined {
   return undefined;
 }
 
+/** Text a `matches` pattern is tried on, at most (load.ts bounds the pattern's backtracking). */
+export const MATCH_TEXT_MAX = 8192;
+
 function same(a: Scalar, b: Scalar): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a.toLowerCase() === b.toLowerCase();
   return a === b;
@@ -39,7 +42,8 @@ export function holds(cond: Condition, facts: Facts): boolean {
   if (cond.exists !== undefined) return (value !== undefined && value !== null) === cond.exists;
   if (value === undefined || value === null) return false;
   if (cond.in !== undefined) return cond.in.some((v) => v !== null && same(value, v));
-  if (cond.matches !== undefined) return regex(cond.matches).test(String(value));
+  // a log line is at most a few KiB; the cut bounds what a pattern can cost on a crafted one
+  if (cond.matches !== undefined) return regex(cond.matches).test(String(value).slice(0, MATCH_TEXT_MAX));
   for (const op of ['eq', 'ne', 'gt', 'gte', 'lt', 'lte'] as const) {
     const raw = cond[op];
     if (raw === undefined) continue;

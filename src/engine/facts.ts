@@ -1,4 +1,4 @@
-import type { ConfigEvidence, Evidence } from '../evidence/types.js';
+import type { ConfigEvidence, Evidence, WatchMeasurement } from '../evidence/types.js';
 import type { Scalar } from './rule.js';
 import { keepaliveFix, matchMiddleboxDefault, channelTimeoutFor, opensshVersionNumber } from './values.js';
 
@@ -18,6 +18,16 @@ import { keepaliveFix, matchMiddleboxDefault, channelTimeoutFor, opensshVersionN
  *   event.<type>.count|at|lastAt|text|lastText|where|fields.<name>   aggregated log events
  *   last.client / last.server                  the last recognised event of each side's log
  *   idle.* shellIdle.* verify.* network.*      measurements (see evidence/types.ts)
+ *   watch.*                                    a watch timeline: watch.mode, watch.drops, watch.dropped,
+ *                                              watch.rtt.medianMs|lossPercent, and the drop it explains
+ *                                              (the first, or measurements.watch.focus) as watch.drop.*:
+ *                                              kind, source, reason, at, idleBeforeSeconds, survivedIdleSeconds,
+ *                                              onTraffic, responseSeconds, silentSeconds, secondsAfterResume,
+ *                                              sleptSeconds, sleep (in words), addressChanged, networkChange,
+ *                                              matchedDefault, matchedDefaultSeconds, and watch.drop.server.*
+ *                                              (reconnectedAfterSeconds, listenerRestarted, listenerStartedAt,
+ *                                              rebooted, bootedAt, heldOldConnection, uptimeSeconds); it also
+ *                                              sets network.addressChanged and network.resumedAfterSleep
  *   handshake.*                                handshake facts (hostKey.status, authenticated, ...)
  *   derived.*                                  computed values, listed in deriveValues below
  *   fix.keepalive, fix.keepaliveBasis          the catalogue's keepalive fix value and why
@@ -50,6 +60,7 @@ export const FACT_PREFIXES = [
   'shellIdle.',
   'verify.',
   'network.',
+  'watch.',
   'handshake.',
   'derived.',
   'fix.',
@@ -146,11 +157,65 @@ export function factsFrom(ev: Evidence): Facts {
   setObject(facts, 'shellIdle', shellIdle);
   setObject(facts, 'verify', verify);
   setObject(facts, 'network', network);
+  if (ev.measurements.watch) setWatch(facts, ev.measurements.watch);
   setObject(facts, 'handshake', ev.handshake);
   if (ev.handshake?.hostKey?.expected) facts.set('handshake.hostKey.expected', ev.handshake.hostKey.expected.join(', '));
 
   deriveValues(facts);
   return facts;
+}
+
+/** A resume from sleep this long before a drop counts as its cause's context. */
+const RESUME_WINDOW_SECONDS = 120;
+
+function words(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)}-second`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}-minute`;
+  return `${Math.round((seconds / 3600) * 10) / 10}-hour`;
+}
+
+/** The watch timeline's facts: the drop in focus (the first by default) and the timeline's totals. */
+function setWatch(facts: Facts, w: WatchMeasurement): void {
+  facts.set('watch.mode', w.mode);
+  facts.set('watch.drops', w.drops.length);
+  facts.set('watch.endedBy', w.endedBy);
+  facts.set('watch.heartbeatSeconds', w.heartbeatSeconds ?? undefined);
+  facts.set('watch.rtt.medianMs', w.rtt.medianMs ?? undefined);
+  if (w.rtt.samples > 0) facts.set('watch.rtt.lossPercent', Math.round((1000 * w.rtt.lost) / w.rtt.samples) / 10);
+  const d = w.drops[w.focus ?? 0];
+  facts.set('watch.dropped', d !== undefined);
+  if (!d) return;
+  facts.set('watch.drop.at', d.at);
+  facts.set('watch.drop.kind', d.kind);
+  facts.set('watch.drop.source', d.source);
+  facts.set('watch.drop.reason', d.reason);
+  facts.set('watch.drop.idleBeforeSeconds', d.idleBeforeSeconds);
+  facts.set('watch.drop.survivedIdleSeconds', d.survivedIdleSeconds ?? undefined);
+  facts.set('watch.drop.onTraffic', d.onTraffic);
+  facts.set('watch.drop.responseSeconds', d.responseSeconds ?? undefined);
+  facts.set('watch.drop.silentSeconds', d.silentSeconds ?? 0);
+  facts.set('watch.drop.secondsAfterResume', d.secondsAfterResume);
+  facts.set('watch.drop.sleptSeconds', d.sleptSeconds);
+  if (d.sleptSeconds !== undefined) facts.set('watch.drop.sleep', words(d.sleptSeconds));
+  facts.set('watch.drop.addressChanged', d.addressChanged);
+  facts.set('watch.drop.networkChange', d.networkChanges?.join('; '));
+  facts.set('watch.drop.matchedDefault', d.matchedDefault?.name);
+  facts.set('watch.drop.matchedDefaultSeconds', d.matchedDefault?.seconds);
+  const s = d.server;
+  if (s) {
+    facts.set('watch.drop.server.reconnectedAfterSeconds', s.reconnectedAfterSeconds);
+    facts.set('watch.drop.server.listenerRestarted', s.listenerRestarted);
+    facts.set('watch.drop.server.listenerStartedAt', s.listenerStartedAt);
+    facts.set('watch.drop.server.rebooted', s.rebooted);
+    facts.set('watch.drop.server.bootedAt', s.bootedAt);
+    facts.set('watch.drop.server.heldOldConnection', s.heldOldConnection);
+    facts.set('watch.drop.server.uptimeSeconds', s.uptimeSeconds);
+  }
+  // what rules/network-change.yaml reads; a measured value in measurements.network wins
+  if (facts.get('network.addressChanged') === undefined) facts.set('network.addressChanged', d.addressChanged);
+  if (facts.get('network.resumedAfterSleep') === undefined) {
+    facts.set('network.resumedAfterSleep', d.secondsAfterResume !== null && d.secondsAfterResume <= RESUME_WINDOW_SECONDS);
+  }
 }
 
 function stringField(ev: Evidence, type: string, field: string): string | undefined {
@@ -207,10 +272,18 @@ function deriveValues(facts: Facts): void {
   facts.set('derived.unusedConnectionTimeout', num(facts, 'server.unusedconnectiontimeout'));
 
   const low = num(facts, 'idle.low');
-  const matched = num(facts, 'idle.matchedDefaultSeconds');
+  const matched = num(facts, 'idle.matchedDefaultSeconds') ?? num(facts, 'watch.drop.matchedDefaultSeconds');
   const gap = low ?? matched;
   facts.set('derived.idleGap', gap);
-  const fix = keepaliveFix(low, matched);
+  let fix = keepaliveFix(low, matched);
+  // A watched idle drop: the session died on the first traffic after this gap, so T is no longer.
+  const watchIdle = num(facts, 'watch.drop.idleBeforeSeconds');
+  const watchKind = facts.get('watch.drop.kind');
+  if (low === undefined && matched === undefined && watchIdle !== undefined && watchIdle > 0 && facts.get('watch.drop.onTraffic') === true && (watchKind === 'silent' || watchKind === 'reset')) {
+    const f = keepaliveFix(undefined, watchIdle);
+    const idle = Number.isInteger(watchIdle) ? String(watchIdle) : watchIdle.toFixed(1);
+    fix = { value: f.value, basis: `the session died on the first traffic after ${idle} s idle; ${f.value} s is the largest friendly interval not above a third of it` };
+  }
   facts.set('fix.keepalive', fix.value);
   facts.set('fix.keepaliveBasis', fix.basis);
 

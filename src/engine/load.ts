@@ -50,6 +50,50 @@ function checkFacts(file: string, field: string, names: string[]): void {
   }
 }
 
+/**
+ * Why a `matches` pattern could take exponential time on a hostile log line, or null. Rules are
+ * data, and evidence text is the target's: a quantified group holding another quantifier or an
+ * alternation (`(a+)+`, `(a|ab)*`) or a backreference can backtrack for ever on a crafted line.
+ */
+const MAX_UNBOUNDED = 2;
+
+export function unsafePattern(pattern: string): string | null {
+  if (/\\[1-9]|\\k</.test(pattern)) return 'backreferences are not allowed';
+  // `.*a.*b.*c` backtracks polynomially (n^k): at most two unbounded repeats
+  const unbounded = pattern.replace(/\\./g, '').replace(/\[(?:[^\]\\]|\\.)*\]/g, 'x').match(/[*+]|\{\d+,\}/g)?.length ?? 0;
+  if (unbounded > MAX_UNBOUNDED) return `more than ${MAX_UNBOUNDED} unbounded repeats (*, +, {n,}) can take polynomial time on a long line`;
+  // one frame per open group: does it (or a group inside it) hold a quantifier or an alternation?
+  const stack: Array<{ quantified: boolean; alternation: boolean }> = [{ quantified: false, alternation: false }];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    const top = stack[stack.length - 1]!;
+    if (c === '[') inClass = true;
+    else if (c === '(') stack.push({ quantified: false, alternation: false });
+    else if (c === '|') top.alternation = true;
+    else if (c === '*' || c === '+' || (c === '{' && /^\{\d*,?\d*\}/.test(pattern.slice(i)))) top.quantified = true;
+    else if (c === ')' && stack.length > 1) {
+      const group = stack.pop()!;
+      const next = pattern[i + 1];
+      const repeated = next === '*' || next === '+' || (next === '{' && /^\{\d*,\d*\}|^\{\d*[2-9]\d*\}/.test(pattern.slice(i + 1)));
+      if (repeated && (group.quantified || group.alternation)) {
+        return 'a repeated group holding a quantifier or an alternation (like (a+)+ or (a|ab)*) can take exponential time';
+      }
+      const parent = stack[stack.length - 1]!;
+      parent.quantified ||= group.quantified || repeated;
+    }
+  }
+  return null;
+}
+
 function checkCondition(file: string, field: string, cond: Condition): void {
   checkFacts(file, field, factsRead(cond));
   const visit = (c: Condition): void => {
@@ -62,6 +106,8 @@ function checkCondition(file: string, field: string, cond: Condition): void {
       } catch {
         throw new RuleFileError(file, field, `"matches" is not a valid regular expression: ${c.matches}`);
       }
+      const unsafe = unsafePattern(c.matches);
+      if (unsafe !== null) throw new RuleFileError(file, field, `"matches" ${c.matches}: ${unsafe}`);
     }
   };
   visit(cond);
@@ -84,7 +130,13 @@ export function loadRuleFile(path: string): Rule {
     const line = err.linePos?.[0]?.line;
     throw new RuleFileError(file, line ? `line ${line}` : '', `YAML: ${err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    // an alias bomb ("Excessive alias count"), a tag the YAML library refuses...
+    throw new RuleFileError(file, '', `YAML: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+  }
   const errors = validate(data);
   if (errors.length > 0) {
     const { field, problem } = describe(errors);

@@ -97,11 +97,52 @@ export async function loadBundle(path: string): Promise<Evidence> {
     const err = bundleValidator.errors?.[0];
     throw new UsageError(`evidence bundle ${path}: ${err?.instancePath || '(top level)'} ${err?.message ?? 'is invalid'}`);
   }
+  const problem = sanityProblem(data);
+  if (problem !== null) throw new UsageError(`evidence bundle ${path}: ${problem}`);
   const ev = data as Evidence;
   const known = new Set<string>(EVENT_TYPES);
   const unknown = ev.events.find((e) => !known.has(e.type));
   if (unknown) throw new UsageError(`evidence bundle ${path}: unknown event type "${unknown.type}"`);
   return ev;
+}
+
+/** No number ssh-doctor records comes near this (seconds over centuries, milliseconds over months). */
+const MAX_NUMBER = 1e10;
+/** Bundles are shallow (about 8 levels); a deeper one was made to exhaust recursion. */
+const MAX_DEPTH = 64;
+const DROP_KINDS = new Set(['silent', 'reset', 'closed-by-server', 'channel-closed']);
+
+/**
+ * What the schema does not say about a bundle and the engine and renderers rely on: no absurd
+ * numbers (a drop "after 1e308 s" would have the timeline draw for ever), no nesting deep
+ * enough to exhaust the stack, and the idle test's traces in their shape. Null when sane.
+ */
+function sanityProblem(data: unknown): string | null {
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: data, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v === 'number' && !(Number.isFinite(v) && Math.abs(v) <= MAX_NUMBER)) return `${path || '(top level)'} ${v} is out of range`;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
+    for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: `${path}/${k}`, depth: depth + 1 });
+  }
+  const traces = (data as { measurements?: { idle?: { traces?: unknown } } }).measurements?.idle?.traces;
+  if (traces === undefined) return null;
+  const num = (x: unknown) => typeof x === 'number';
+  const kind = (x: unknown) => x === undefined || (typeof x === 'string' && DROP_KINDS.has(x));
+  if (!Array.isArray(traces)) return '/measurements/idle/traces must be an array';
+  for (const [i, t] of traces.entries()) {
+    const at = `/measurements/idle/traces/${i}`;
+    if (t === null || typeof t !== 'object') return `${at} must be an object`;
+    const tr = t as Record<string, unknown>;
+    if (!num(tr.id) || !num(tr.openedAt) || !(tr.diedAt === undefined || num(tr.diedAt)) || !kind(tr.kind)) return `${at} is not a connection trace`;
+    if (!Array.isArray(tr.pings)) return `${at}/pings must be an array`;
+    for (const [j, p] of (tr.pings as unknown[]).entries()) {
+      const pg = p as Record<string, unknown> | null;
+      if (pg === null || typeof pg !== 'object' || !num(pg.atIdle) || !num(pg.at) || typeof pg.ok !== 'boolean' || !kind(pg.kind)) return `${at}/pings/${j} is not a ping`;
+    }
+  }
+  return null;
 }
 
 /**
@@ -225,7 +266,14 @@ function pastedReader(file: string, homes: string[]): { readFile: (p: string) =>
     throw Object.assign(new Error('outside the pasted config folder'), { code: 'not read: outside the pasted config folder' });
   };
   return {
-    readFile: (p) => readFile(map(p), 'utf8'),
+    // the pasted file and each Include: no bigger than a config file can be (a 2 GB "config"
+    // would otherwise be read whole)
+    readFile: async (p) => {
+      const file = map(p);
+      const st = await stat(file);
+      if (st.size > MAX_CONFIG_BYTES) throw Object.assign(new Error('too large'), { code: `larger than ${MAX_CONFIG_BYTES} bytes` });
+      return readFile(file, 'utf8');
+    },
     readDir: async (d) => {
       try {
         return await readdir(map(d));

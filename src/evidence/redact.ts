@@ -6,6 +6,8 @@ const IPV4 = /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3
 // Full or compressed IPv6 with at least two colons; avoids matching times like 10:07:01.
 const IPV6 = /(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])/gi;
 const USER_AT_HOST = /\b([a-z_][a-z0-9_.-]{0,31})@([a-z0-9][a-z0-9.-]*[a-z0-9])\b/gi;
+const MAX_VALUE = 255;
+const MAX_VALUES = 10_000;
 const NEVER = new Set(['localhost', 'ssh', 'sshd', 'root@', 'none', 'yes', 'no', 'openssh.com', 'any', 'all', '*']);
 
 /**
@@ -25,6 +27,9 @@ export class Redactor {
     if (value === undefined) return;
     const v = String(value).trim();
     if (v.length < 2 || NEVER.has(v.toLowerCase()) || /^(host|user|addr)-\d+$/.test(v)) return;
+    // no host name, user name or address is longer than a DNS name (253): a longer "value" from a
+    // forged bundle would only bloat the pattern (past the regular expression size limit)
+    if (v.length > MAX_VALUE || this.maps[kind].size >= MAX_VALUES) return;
     if (/^\d+$/.test(v)) return;
     const map = this.maps[kind];
     if (!map.has(v)) {
@@ -51,6 +56,16 @@ export class Redactor {
         else if (k === 'addr') this.add('addr', v);
       }
     }
+    // Then every address and user@host in the evidence's free text, in one fixed order: the
+    // report and the saved bundle of a run are redacted by separate Redactors, and a value must
+    // get the same placeholder in both.
+    const walk = (v: unknown, key?: string): void => {
+      if (typeof v === 'string') {
+        if (key === undefined || !KEEP_KEYS.has(key)) this.discover(v);
+      } else if (Array.isArray(v)) v.forEach((x) => walk(x));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+    };
+    walk(ev);
   }
 
   /** Discovers addresses and user@host pairs in free text before redacting it. */

@@ -9,7 +9,9 @@ const SECRET_ASSIGNMENT =
 const SECRET_FLAG = /((?:^|\s)(?:sshpass\s+-p|--password|--passphrase|--token)\s+)(\S+)/gi;
 const BEARER = /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{12,}/g;
 // scheme://user:password@host
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi;
+// (a scheme starts a token: without the lookbehind every letter of a long word would start a
+// scan to its end, quadratic on a crafted line)
+const URL_CREDENTIALS = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi;
 // well-known token shapes
 const TOKEN_SHAPES = /\b(gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|xox[abpr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{16,})\b/g;
 
@@ -41,4 +43,32 @@ export function scrubOption(key: string, value: string): string {
     default:
       return value;
   }
+}
+
+// C0 and C1 control characters other than tab and newline: a target's banner, disconnect
+// message, stderr or log lines may carry terminal escape sequences; printed raw, they would
+// drive the user's terminal (retitle it, hide or overwrite text, worse on buggy terminals).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text that is safe to print on a terminal: control characters other than tab and newline are
+ * shown as `\xNN` (a carriage return is dropped: it only ever serves to overwrite what came before).
+ */
+export function printable(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  return text.replace(CONTROLS, (c) => (c === '\r' ? '' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/** A deep copy with every string made printable (objects and arrays rebuilt, other values kept). */
+export function printableDeep<T>(value: T): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return printable(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }

@@ -320,9 +320,25 @@ export async function expandGlob(pattern: string, listDir: ReadDir | undefined):
  * The files an Include pattern names, read: missing ones are skipped silently as ssh and sshd
  * do, unreadable ones and unexpandable globs become warnings.
  */
+/**
+ * Files one parse may include in all. Depth alone does not bound the work: `Include x x x` in x
+ * is 3^16 reads at depth 16. No real configuration comes near this.
+ */
+export const MAX_INCLUDED_FILES = 256;
+
+/** The include budget of one parse (shared by every Include line of it). */
+export interface IncludeBudget {
+  files: number;
+  exhausted?: boolean;
+}
+
+export function includeBudget(): IncludeBudget {
+  return { files: MAX_INCLUDED_FILES };
+}
+
 export async function readIncludes(
   pattern: string,
-  io: { read: ReadFile; listDir: ReadDir | undefined; warnings: string[] },
+  io: { read: ReadFile; listDir: ReadDir | undefined; warnings: string[]; budget?: IncludeBudget },
 ): Promise<Array<{ file: string; text: string }>> {
   const matches = await expandGlob(pattern, io.listDir);
   if (matches.length === 0 && io.listDir === undefined) {
@@ -330,6 +346,11 @@ export async function readIncludes(
   }
   const out: Array<{ file: string; text: string }> = [];
   for (const file of matches) {
+    if (io.budget !== undefined && io.budget.files-- <= 0) {
+      if (!io.budget.exhausted) io.warnings.push(`Include ${file}: more than ${MAX_INCLUDED_FILES} included files in all, the rest not read`);
+      io.budget.exhausted = true;
+      break;
+    }
     try {
       out.push({ file, text: await io.read(file) });
     } catch (e) {

@@ -64,6 +64,8 @@ export async function streamLines(source: string | Readable, sink: LineSink): Pr
 
 /** Same as streamLines, for text already in memory (tests, probe output). */
 export function textLines(text: string, sink: LineSink): number {
+  // no text is no line (as streamLines counts it), not one empty line
+  if (text.length === 0) return 0;
   let n = 0;
   const parts = text.split('\n');
   if (text.endsWith('\n')) parts.pop();

@@ -30,6 +30,7 @@ import {
   matchPattern,
   matchPatternList,
   normaliseFlag,
+  includeBudget,
   readIncludes,
   readTopConfig,
   toRecord,
@@ -100,6 +101,7 @@ export async function resolveSshConfig(
   const stats = emptyStats();
   const files: string[] = [file];
   const warnings: string[] = [];
+  const budget = includeBudget();
   const conditional: Entry[] = [];
   const global: Entry = { criteria: '', options: new Map(), lists: new Map() };
   if (opts.user !== undefined) global.options.set('user', opts.user);
@@ -174,7 +176,8 @@ export async function resolveSshConfig(
 
   async function include(arg: string, depth: number, block: Block, neverMatch: boolean): Promise<void> {
     if (depth + 1 > MAX_DEPTH) {
-      warnings.push(`Include ${arg}: more than ${MAX_DEPTH} nested includes, not read`);
+      const w = `Include ${arg}: more than ${MAX_DEPTH} nested includes, not read`;
+      if (!warnings.includes(w)) warnings.push(w);
       return;
     }
     let p = arg.replace(/%([%dhnru])/g, (m, c: string) => {
@@ -195,7 +198,7 @@ export async function resolveSshConfig(
     });
     if (p === '~' || p.startsWith('~/')) p = home + p.slice(1);
     else if (!path.isAbsolute(p)) p = path.join(includeBase, p);
-    for (const { file, text } of await readIncludes(p, { read, listDir, warnings })) {
+    for (const { file, text } of await readIncludes(p, { read, listDir, warnings, budget })) {
       files.push(file);
       await processText(text, depth + 1, block, neverMatch);
     }

@@ -27,6 +27,7 @@ import {
   isInside,
   joinArgs,
   normaliseFlag,
+  includeBudget,
   readIncludes,
   readTopConfig,
   toRecord,
@@ -87,6 +88,7 @@ export async function parseSshdConfig(file: string, opts: ParseSshdConfigOptions
   const stats = emptyStats();
   const files: string[] = [file];
   const warnings: string[] = [];
+  const budget = includeBudget();
   const global = new Map<string, string>();
   const conditional: Entry[] = [];
   const abs = path.resolve(file);
@@ -143,11 +145,12 @@ export async function parseSshdConfig(file: string, opts: ParseSshdConfigOptions
 
   async function include(arg: string, depth: number, block: Block): Promise<void> {
     if (depth + 1 > MAX_DEPTH) {
-      warnings.push(`Include ${arg}: more than ${MAX_DEPTH} nested includes, not read`);
+      const w = `Include ${arg}: more than ${MAX_DEPTH} nested includes, not read`;
+      if (!warnings.includes(w)) warnings.push(w);
       return;
     }
     const p = arg.startsWith('/') || arg.startsWith('~') ? arg : path.join(includeBase, arg);
-    for (const { file, text } of await readIncludes(p, { read, listDir, warnings })) {
+    for (const { file, text } of await readIncludes(p, { read, listDir, warnings, budget })) {
       files.push(file);
       await processText(text, depth + 1, block);
     }

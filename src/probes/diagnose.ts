@@ -4,7 +4,9 @@ import { readClientKernel } from './client-host.js';
 import { ConnectError, connector, type ConnectOptions, type Connection } from './connect.js';
 import { largeTransfer } from './network.js';
 import { ProbeRunner, type Progress } from './runner.js';
-import { readServer, runner } from './server/read.js';
+import { readServer } from './server/read.js';
+import { COMMANDS } from './server/commands.js';
+import { execBounded, MAX_REMOTE_BYTES } from './remote-exec.js';
 import { parseDestination, resolveTarget, type ResolveDeps, type ResolvedTarget, type TargetSpec } from './target.js';
 import { probeUserSsh } from './user-ssh.js';
 
@@ -30,8 +32,36 @@ export interface LiveContext {
 
 export interface LiveResult {
   ev: Evidence;
-  /** The target could not be diagnosed live (host key, connection, authentication): exit 3. */
+  /**
+   * The target could not be diagnosed live (host key, connection, authentication), or it went
+   * away during the diagnosis (the connection lost during the reads, the idle test failed): exit 3.
+   */
   unreachable: boolean;
+}
+
+/** Probes whose failure leaves the diagnosis without what it was run for (exit 3). */
+const NEEDED_PROBES = new Set(['idle-test']);
+
+/** Time limit of one read-only command on the target. */
+const REMOTE_COMMAND_MS = 15_000;
+
+/** The README's name of a command ssh-doctor ran (commands taking a path end in a space). */
+function commandName(command: string): string {
+  const all: Array<{ id: string; command: string }> = Object.values(COMMANDS);
+  return all.find((c) => c.command === command || (c.command.endsWith(' ') && command.startsWith(c.command)))?.id ?? 'a command';
+}
+
+/**
+ * Runs the server reads' commands bounded in time and bytes, and says in the report which output
+ * was cut: a target that floods output is read up to MAX_REMOTE_BYTES per command, no further.
+ */
+function boundedRunner(client: Connection['client'], cut: string[]) {
+  return async (command: string) => {
+    const r = await execBounded(client, command, { timeoutMs: REMOTE_COMMAND_MS });
+    if (r.timedOut) throw new Error('timed out');
+    if (r.truncated) cut.push(commandName(command));
+    return r;
+  };
 }
 
 const CONNECT_KINDS = new Set(['refused', 'timeout', 'unreachable', 'dns', 'proxy']);
@@ -57,7 +87,8 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
   const finish = (unreachable: boolean): LiveResult => {
     ev.events = collector.summaries();
     ev.lastEvent = collector.lastEvent();
-    return { ev, unreachable };
+    const neededFailed = ev.probes.some((p) => p.status === 'failed' && NEEDED_PROBES.has(p.id));
+    return { ev, unreachable: unreachable || neededFailed };
   };
 
   const resolved = await probes.run('client-config', 'Reading the client configuration (ssh -G)', 20_000, () => resolveTarget(spec, opts.resolve));
@@ -77,7 +108,14 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
   );
   if (user) {
     ev.client.openssh ??= user.parsed.openssh;
-    probes.note('user-ssh', user.run.timedOut ? 'did not finish in time' : `exit ${user.run.code}${user.parsed.authenticated ? ', authenticated' : ''}`);
+    probes.note(
+      'user-ssh',
+      user.run.truncated
+        ? 'output cut at 512 KiB and ssh stopped: the target sends more than a login prints'
+        : user.run.timedOut
+          ? 'did not finish in time'
+          : `exit ${user.run.code}${user.parsed.authenticated ? ', authenticated' : ''}`,
+    );
   }
 
   const connectOpts: ConnectOptions = {
@@ -105,16 +143,34 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
   ev.server.openssh = connection.handshake.serverSoftware;
   probes.ok('handshake', started, 'Connecting', `${connection.handshake.serverSoftware ?? 'server'}; host key ${connection.handshake.hostKey?.status ?? '?'}`);
 
+  // The session the read-only probes use: if it closes under them, the target went away (sshd
+  // killed, host down, path gone) and what they did not read is missing from the report.
+  let ending = false;
+  let lostDuring: string | null = null;
+  let current = 'server';
+  void connection.closed.then(() => {
+    if (!ending) lostDuring ??= current;
+  });
+  const lost = (): boolean => {
+    if (lostDuring === null) return false;
+    ev.errors.push(`the connection to the target closed during the ${lostDuring} probe: sshd stopped, the host went down or the path failed; what was not read yet is missing`);
+    return true;
+  };
   try {
     if (opts.serverProbes === false) {
       probes.skip('server', 'the target runs no commands (embedded demo)');
       probes.skip('large-transfer', 'the target runs no commands (embedded demo)');
+      ending = true;
       if (opts.extra) await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes });
       return finish(false);
     }
+    const cut: string[] = [];
     const reads = await probes.run('server', 'Reading the server settings (read-only)', 90_000, () =>
-      readServer(runner(connection.client), collector, { sudo: opts.sudo }),
+      readServer(boundedRunner(connection.client, cut), collector, { sudo: opts.sudo }),
     );
+    for (const name of new Set(cut)) {
+      ev.errors.push(`server: the output of "${name}" was cut at ${MAX_REMOTE_BYTES / 1024} KiB (the target sent more); the rest was not read`);
+    }
     if (reads) {
       if (reads.config) ev.server.config = reads.config;
       if (reads.shell) ev.server.shell = reads.shell;
@@ -127,13 +183,19 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
       for (const f of reads.failures) ev.errors.push(`server: ${f}`);
       probes.note('server', `${reads.configNote || 'no sshd config readable'}${reads.logLines ? `; ${reads.logLines} log lines` : ''}`);
     }
+    if (lost()) return finish(true);
+    current = 'large-transfer';
     const transfer = await probes.run('large-transfer', 'Checking large transfers (MTU)', 30_000, () => largeTransfer(connection.client));
     if (transfer) {
       ev.measurements.network = { ...ev.measurements.network, largeTransfer: transfer };
       probes.note('large-transfer', transfer.stalledBytes ? `stalled at ${transfer.stalledBytes} bytes` : `${transfer.okBytes} bytes arrived`);
     }
+    if (lost()) return finish(true);
+    // The idle probes leave this session idle: a path or server that drops it then is what they measure.
+    ending = true;
     if (opts.extra) await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes });
   } finally {
+    ending = true;
     connection.end();
   }
   return finish(false);

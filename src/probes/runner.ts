@@ -1,6 +1,6 @@
 import ora, { type Ora } from 'ora';
 import type { Evidence } from '../evidence/types.js';
-import { scrubSecrets } from '../evidence/secrets.js';
+import { printable, scrubSecrets } from '../evidence/secrets.js';
 
 export interface Progress {
   /** Shows a line of progress (a spinner on a TTY); nothing when progress is off. */
@@ -13,15 +13,17 @@ export interface Progress {
 export function progressFor(enabled: boolean): Progress {
   if (!enabled) return { start() {}, update() {}, stop() {} };
   let spinner: Ora | null = null;
+  // progress lines carry the target's own text (banner, errors): never raw control characters
   return {
     start(text) {
-      spinner = ora({ text, stream: process.stderr, color: 'cyan' }).start();
+      spinner = ora({ text: printable(text), stream: process.stderr, color: 'cyan' }).start();
     },
     update(text) {
-      if (spinner) spinner.text = text;
+      if (spinner) spinner.text = printable(text);
     },
-    stop(status, text) {
+    stop(status, raw) {
       if (!spinner) return;
+      const text = printable(raw);
       if (status === 'ok') spinner.succeed(text);
       else if (status === 'failed') spinner.fail(text);
       else spinner.info(text);
@@ -42,15 +44,29 @@ export class ProbeRunner {
     private readonly progress: Progress,
   ) {}
 
-  async run<T>(id: string, label: string, timeoutMs: number, fn: (update: (text: string) => void) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs one probe. At the time limit the probe is recorded as failed and `signal` (the second
+   * argument of `fn`) is aborted, so a probe that honours it stops its work instead of running on
+   * unseen.
+   */
+  async run<T>(
+    id: string,
+    label: string,
+    timeoutMs: number,
+    fn: (update: (text: string) => void, signal: AbortSignal) => Promise<T>,
+  ): Promise<T | undefined> {
     const started = Date.now();
     this.progress.start(label);
     let timer: NodeJS.Timeout | undefined;
+    const limit = new AbortController();
     try {
       const result = await Promise.race([
-        fn((text) => this.progress.update(`${label}: ${text}`)),
+        fn((text) => this.progress.update(`${label}: ${text}`), limit.signal),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ProbeTimeout(`timed out after ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+          timer = setTimeout(() => {
+            limit.abort();
+            reject(new ProbeTimeout(`timed out after ${Math.round(timeoutMs / 1000)} s`));
+          }, timeoutMs);
         }),
       ]);
       this.ok(id, started, label);

@@ -22,16 +22,26 @@ export interface SshRun {
   code: number | null;
   transcript: string;
   timedOut: boolean;
+  /** The output passed MAX_TRANSCRIPT (a target that floods it): ssh was stopped there. */
+  truncated?: boolean;
 }
 
-/** Runs the user's own ssh with a fixed argv (no shell), bounded in time and output. */
-export function runSsh(args: string[], timeoutMs: number): Promise<SshRun> {
+/**
+ * Runs the user's own ssh with a fixed argv (no shell), bounded in time and output: once the
+ * transcript is full, ssh is stopped (a target that floods output costs neither memory nor time).
+ */
+export function runSsh(args: string[], timeoutMs: number, maxBytes = MAX_TRANSCRIPT): Promise<SshRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false });
     let transcript = '';
     let timedOut = false;
+    let truncated = false;
     const keep = (d: string) => {
-      if (transcript.length < MAX_TRANSCRIPT) transcript += d.slice(0, MAX_TRANSCRIPT - transcript.length);
+      if (transcript.length < maxBytes) transcript += d.slice(0, maxBytes - transcript.length);
+      if (transcript.length >= maxBytes && !truncated) {
+        truncated = true;
+        child.kill('SIGKILL');
+      }
     };
     child.stdout.setEncoding('utf8').on('data', keep);
     child.stderr.setEncoding('utf8').on('data', keep);
@@ -45,7 +55,7 @@ export function runSsh(args: string[], timeoutMs: number): Promise<SshRun> {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, transcript, timedOut });
+      resolve({ code, transcript, timedOut, ...(truncated ? { truncated } : {}) });
     });
   });
 }

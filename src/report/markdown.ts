@@ -1,6 +1,7 @@
 import type { Report } from './model.js';
 import { percent, targetLabel } from './style.js';
 import { idleSummary } from './summary.js';
+import { renderWatchTimeline } from './watch-timeline.js';
 import { renderIdleTimeline } from './timeline.js';
 
 function cell(s: string): string {
@@ -16,6 +17,7 @@ export function renderMarkdown(report: Report): string {
   else out.push(`**Most likely:** ${report.causes[0]!.title} (\`${report.causes[0]!.id}\`, ${percent(report.causes[0]!.confidence)})`, '');
   const summary = idleSummary(report.measurements);
   if (summary.length) out.push(...summary.map((l) => `- ${l}`), '');
+  if (report.measurements.watch) out.push(renderWatchTimeline(report.measurements.watch, { width: 100, markdown: true }));
   if (report.measurements.idle?.traces?.length) {
     out.push('### Idle test', '', renderIdleTimeline(report.measurements.idle, { width: 100, markdown: true }), '');
   }

@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import type { Report } from './model.js';
 import { percent, style, targetLabel } from './style.js';
 import { idleSummary } from './summary.js';
+import { renderWatchTimeline } from './watch-timeline.js';
 import { renderIdleTimeline } from './timeline.js';
 
 /** The terminal report: a short verdict first, then causes, fixes, advisories and probe status. */
@@ -19,6 +20,7 @@ export function renderTable(report: Report, opts: { color: boolean; width?: numb
     out.push(`${s.red('Most likely:')} ${top.title} (${top.id}, ${percent(top.confidence)})`);
   }
   for (const line of idleSummary(report.measurements)) out.push(line);
+  if (report.measurements.watch) out.push('', renderWatchTimeline(report.measurements.watch, { width }).trimEnd());
 
   if (report.measurements.idle?.traces?.length) {
     head('Idle test');

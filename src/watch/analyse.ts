@@ -7,8 +7,6 @@ import { MIDDLEBOX_DEFAULTS } from '../engine/values.js';
 import { EventCollector } from '../evidence/collector.js';
 import type { DropKind, EventSummary, EventType, Evidence, WatchDrop, WatchEvent } from '../evidence/types.js';
 
-/** A resume this long before a drop counts as its context (the first packets after a wake fail within seconds). */
-export const RESUME_WINDOW_SECONDS = 120;
 /** A failure this soon after the traffic that met it was an answer (a reset), not TCP giving up. */
 export const RESET_RESPONSE_SECONDS = 2;
 
@@ -75,7 +73,14 @@ export class ActivityTracker {
     this.lastAny = t;
   }
 
+  /** The quiet time before the last output (a shell's logout message comes after its idle wait). */
+  gapBeforeLastOutput = 0;
+  /** `survived` as it was before the last output. */
+  survivedBeforeLastOutput = 0;
+
   output(t: number): void {
+    this.gapBeforeLastOutput = this.lastAny === null ? 0 : t - this.lastAny;
+    this.survivedBeforeLastOutput = this.survived;
     if (this.unanswered) this.survived = Math.max(this.survived, this.unanswered.gap);
     else if (this.lastAny !== null) this.survived = Math.max(this.survived, t - this.lastAny);
     this.unanswered = null;

@@ -76,9 +76,11 @@ export class ClientWatchers {
     }
   }
 
-  /** The address is no longer on any interface. */
+  /** The address was seen removed from an interface and is not back (loopback, never listed, is never gone). */
   gone(address: string | undefined): boolean {
-    return address !== undefined && !hasAddress(this.net.snapshot(), address);
+    if (address === undefined) return false;
+    const bare = address.replace(/^::ffff:/i, '').toLowerCase();
+    return [...this.removed].some((r) => r.toLowerCase() === bare) && !hasAddress(this.net.snapshot(), address);
   }
 
   stop(): void {

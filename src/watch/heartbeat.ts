@@ -16,6 +16,8 @@ export interface HeartbeatOptions {
   now: () => number;
   /** Median round trip so far (ms), for the loss threshold. */
   medianRttMs: () => number | null;
+  /** When the client last resumed from sleep (or the watcher from a stall), seconds; silence before it is not the path's. */
+  lastResumeAt?: () => number | null;
   /** The address the connection was made from is no longer on any interface. */
   localAddressGone?: () => boolean;
   onSample: (t: number, rttMs: number | null) => void;
@@ -40,6 +42,8 @@ export interface HeartbeatEnd {
 
 interface Pending {
   sentAt: number;
+  /** performance.now() at sending: round trips need better than the timebase's 10 ms. */
+  sentMono: number;
   lost: boolean;
 }
 
@@ -90,7 +94,7 @@ export function heartbeat(client: Client, opts: HeartbeatOptions): Promise<Heart
 
     const ping = (): void => {
       if (done) return;
-      const p: Pending = { sentAt: opts.now(), lost: false };
+      const p: Pending = { sentAt: opts.now(), sentMono: performance.now(), lost: false };
       lastSendAt = p.sentAt;
       pending.push(p);
       try {
@@ -99,7 +103,7 @@ export function heartbeat(client: Client, opts: HeartbeatOptions): Promise<Heart
           const idx = pending.indexOf(p);
           if (idx >= 0) pending.splice(idx, 1);
           const at = opts.now();
-          const rtt = (at - p.sentAt) * 1000;
+          const rtt = performance.now() - p.sentMono;
           lastReplyAt = at;
           if (p.lost) opts.onLateReply?.(rtt);
           else opts.onSample(p.sentAt, rtt);
@@ -125,6 +129,12 @@ export function heartbeat(client: Client, opts: HeartbeatOptions): Promise<Heart
         }
       }
       if (silentSince === null) return;
+      const resumed = opts.lastResumeAt?.() ?? null;
+      if (resumed !== null && resumed > silentSince) {
+        // asleep, nothing was sent or answered: the silence (if any) starts at the resume
+        silentSince = resumed;
+        if (lastSendAt === null || lastSendAt < resumed) ping();
+      }
       const silent = now - silentSince;
       if (silent * 1000 >= opts.silenceLimitMs) {
         destroyTransport(client);

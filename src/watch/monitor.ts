@@ -69,7 +69,7 @@ export function heartbeatDrop(end: HeartbeatEnd, o: { connectedAt: number; inter
   const lastTraffic = Math.max(end.lastReplyAt ?? o.connectedAt, o.connectedAt);
   const sent = end.lastSendAt;
   const answerWithin = Math.max(1, (4 * (o.medianRttMs ?? 0)) / 1000);
-  const onTraffic = end.kind !== 'silent' && sent !== null && sent >= lastTraffic && end.at - sent <= answerWithin && end.silentSince === null;
+  const onTraffic = end.kind === 'reset' && sent !== null && sent >= lastTraffic && end.at - sent <= answerWithin && end.silentSince === null;
   const drop: WatchDrop = {
     at: o.iso(end.at),
     t: round(end.at),
@@ -93,9 +93,8 @@ function dropText(d: WatchDrop): string {
   const parts = [KIND_TEXT[d.kind]];
   if (d.silentSeconds) parts.push(`after ${humanSeconds(d.silentSeconds)} of unanswered heartbeats`);
   else if (d.onTraffic && d.responseSeconds !== null && d.responseSeconds !== undefined) parts.push(`${d.responseSeconds} s after a heartbeat`);
-  if (d.idleBeforeSeconds !== null) parts.push(`last answer ${humanSeconds(d.idleBeforeSeconds)} before`);
-  if (d.reason) parts.push(`(${d.reason})`);
-  return parts.join(', ');
+  if (d.idleBeforeSeconds !== null && !d.silentSeconds) parts.push(`the last answer ${humanSeconds(d.idleBeforeSeconds)} before`);
+  return `${parts.join(', ')}${d.reason ? ` (${d.reason})` : ''}`;
 }
 
 export function serverSummary(s: WatchServerSide): string[] {
@@ -126,13 +125,19 @@ async function probeOn(conn: Connection): Promise<WatchProbe | null> {
 async function reconnect(open: () => Promise<Connection>, waitMs: number, stopper: Stopper): Promise<{ conn?: Connection; error?: string }> {
   const until = Date.now() + waitMs;
   let last = '';
+  const stopped = new Promise<{ stopped: true }>((r) => {
+    if (stopper.signal.aborted) r({ stopped: true });
+    else stopper.signal.addEventListener('abort', () => r({ stopped: true }), { once: true });
+  });
   while (!stopper.signal.aborted && Date.now() < until) {
     const attempt = open();
+    let timer: NodeJS.Timeout | undefined;
     const raced = await Promise.race([
       attempt.then((c) => ({ c }), (e: unknown) => ({ e })),
-      new Promise<{ timeout: true }>((r) => setTimeout(() => r({ timeout: true }), Math.max(0, until - Date.now())).unref()),
-      new Promise<{ stopped: true }>((r) => stopper.signal.addEventListener('abort', () => r({ stopped: true }), { once: true })),
+      new Promise<{ timeout: true }>((r) => (timer = setTimeout(() => r({ timeout: true }), Math.max(0, until - Date.now())))),
+      stopped,
     ]);
+    clearTimeout(timer);
     if ('c' in raced) return { conn: raced.c };
     if (!('e' in raced)) {
       attempt.then((c) => c.end(), () => undefined);
@@ -206,13 +211,16 @@ export async function watchMonitor(spec: TargetSpec, settings: WatchSettings, op
       const sessionStartMs = Date.now();
       const ends = socketEndpoints(conn.client);
       rec.event('connected', `connected to ${resolved.hostname}:${resolved.port}${ends.local ? ` from ${ends.local.addr} port ${ends.local.port}` : ''}`, connectedAt);
-      const baseline = await probeOn(conn);
+      // the baseline read runs beside the heartbeat: a path that fails now must not delay it
+      const base: { probe: WatchProbe | null } = { probe: null };
+      const baselineRead = probeOn(conn).then((p) => (base.probe = p));
       const end = await heartbeat(conn.client, {
         intervalMs: interval * 1000,
         silenceLimitMs: silence * 1000,
         now: () => rec.now(),
         medianRttMs: () => rec.medianRtt(),
         localAddressGone: () => watchers.gone(ends.local?.addr),
+        lastResumeAt: () => rec.lastResume(),
         onSample: (t, rtt) => rec.sample(t, rtt),
         onLateReply: (rtt) => rec.lateReply(rtt),
         onOutage: (from, to) => rec.event('outage', `no answer for ${humanSeconds(to - from)}, then the path came back`, from),
@@ -224,6 +232,8 @@ export async function watchMonitor(spec: TargetSpec, settings: WatchSettings, op
         break;
       }
       conn.end();
+      await Promise.race([baselineRead, new Promise((r) => setTimeout(r, 100))]);
+      const baseline = base.probe;
       watchers.pollNow();
       const drop = heartbeatDrop(end, { connectedAt, intervalSeconds: interval, medianRttMs: rec.medianRtt(), iso: (t) => time.iso(t) });
       Object.assign(drop, clientContext(rec.m.events, { since: connectedAt, t: drop.t, localAddressGone: watchers.gone(ends.local?.addr) }));
@@ -248,6 +258,7 @@ export async function watchMonitor(spec: TargetSpec, settings: WatchSettings, op
         sessionStartMs,
         ...(baseline?.client ? { old: baseline.client, oldFromServer: true } : ends.local ? { old: ends.local, oldFromServer: false } : {}),
         ...(baseline ? { baseline } : {}),
+        oldIsOurs: true,
         sudo: settings.sudo,
       });
       drop.server = { reconnectedAfterSeconds: reconnectedAfter, ...side.side };

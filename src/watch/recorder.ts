@@ -101,6 +101,15 @@ export class WatchRecorder {
     r.maxMs = Math.max(r.maxMs ?? 0, Math.round(rttMs * 10) / 10);
   }
 
+  /** When the client last resumed from sleep or the watcher from a stall (seconds), or null. */
+  lastResume(): number | null {
+    for (let i = this.m.events.length - 1; i >= 0; i--) {
+      const e = this.m.events[i]!;
+      if (e.kind === 'sleep' || e.kind === 'stall') return e.t;
+    }
+    return null;
+  }
+
   /** Median round trip so far, in ms. */
   medianRtt(): number | null {
     return this.m.rtt.medianMs;

@@ -121,7 +121,7 @@ export const MAX_LOG_LINES = 200;
  * else, for time-stamped lines, those from shortly before the session began; else the last lines.
  */
 export function windowLines(text: string, o: { old?: Endpoint; sessionStartServerMs?: number }): { lines: string[]; how: string } {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const lines = text.split('\n').map((l) => l.replace(/\r+$/, '')).filter((l) => l.trim() !== '');
   const a = anchorIndex(lines, o.old);
   let out: string[];
   let how: string;
@@ -151,6 +151,8 @@ export interface ServerSideContext {
   oldFromServer?: boolean;
   /** The probe run on the watched connection when it was opened. */
   baseline?: WatchProbe;
+  /** The watched connection was ssh-doctor's own: its exec sessions were these reads, not news. */
+  oldIsOurs?: boolean;
   sudo: boolean;
 }
 
@@ -207,7 +209,15 @@ export async function readServerSide(run: Run, ctx: ServerSideContext): Promise<
       logSource = `the sshd -E log ${probe.listener.logFile}`;
       if (r.code !== 0) throw new Error(`cannot read ${probe.listener.logFile}: ${(r.stderr.trim() || `exit ${r.code}`).split('\n')[0]}`);
     }
-    const w = windowLines(r.stdout, { ...(ctx.old ? { old: ctx.old } : {}), sessionStartServerMs });
+    // this very connection's own lines (its Accepted, its sessions for these reads) are noise
+    const self = probe?.client;
+    const own = self ? new RegExp(`\\b${self.addr.replace(/[.:]/g, '\\$&')} port ${self.port}\\b`) : null;
+    const old = ctx.oldIsOurs && ctx.old ? new RegExp(`^(?:.*\\s)?(?:Starting session: command|Close session:) .*\\b${ctx.old.addr.replace(/[.:]/g, '\\$&')} port ${ctx.old.port}\\b`) : null;
+    const text = r.stdout
+      .split('\n')
+      .filter((l) => !(own && own.test(l)) && !(old && old.test(l)))
+      .join('\n');
+    const w = windowLines(text, { ...(ctx.old ? { old: ctx.old } : {}), sessionStartServerMs });
     logLines = w.lines;
     if (w.lines.length) logSource += ` (${w.how})`;
     return { ...r, stdout: w.lines.length ? `${w.lines.join('\n')}\n` : '' };

@@ -96,6 +96,8 @@ export function idleConnectionFrom(client: Client): IdleConnection {
 
 /** Opens an authenticated ssh2 connection; rejects with ssh2's error (code kept: ECONNREFUSED...). */
 export function connectSsh2(config: ConnectConfig): Promise<Client> {
+  // ssh2 without a hostVerifier takes any host key: ssh-doctor never connects that way
+  if (typeof config.hostVerifier !== 'function') return Promise.reject(new Error('refusing to connect without host key verification (no hostVerifier)'));
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let settled = false;

@@ -50,6 +50,16 @@ import {
 } from './schedule.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 40;
+
+/**
+ * The target went away during the test: the kept-alive control connection ended and a new
+ * connection then failed too (sshd stopped, the host went down, the path failed). What ended
+ * the idle connections with it was not idleness, so no bracket is reported; the message says
+ * what had been measured until then.
+ */
+export class TargetLostError extends Error {
+  override name = 'TargetLostError';
+}
 export const DEFAULT_UNANSWERED_MS = 5000;
 export const DEFAULT_CONTROL_KEEPALIVE_MS = 2000;
 const MAX_OPENING = 3;
@@ -166,6 +176,39 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       cap = Math.min(cap, opened + opening);
     }
     wake();
+  };
+
+  // ---- is the target still there? ----
+  // Checked once the kept-alive control has died: an idle timeout or an age limit leaves new
+  // connections working; a stopped sshd, a host that went down or a dead path does not.
+  let reach: { done: boolean; error?: Error; at: number } | undefined;
+  let reachCheck: Promise<void> | undefined;
+  const checkReach = (): Promise<void> => {
+    reachCheck ??= (async () => {
+      const r: { done: boolean; error?: Error; at: number } = { done: false, at: now() };
+      reach = r;
+      try {
+        const { conn } = await openOne(0);
+        opened++;
+        conn.end();
+      } catch (e) {
+        r.error = e instanceof Error ? e : new Error(String(e));
+      }
+      r.done = true;
+      wake();
+    })();
+    return reachCheck;
+  };
+  const lostError = (): TargetLostError => {
+    const c = control;
+    const b = bracketFrom(results);
+    const how = c?.kind ? `${c.kind}${c.reason ? `: ${c.reason}` : ''}` : 'no answer';
+    const answered = b.low > 0 ? `idle periods up to ${round2(b.low)} s were answered` : 'no idle period had been answered yet';
+    return new TargetLostError(
+      `the target went away during the test (noticed ${round2(reach?.at ?? now())} s in): the kept-alive control connection ended (${how}) ` +
+        `and a new connection failed (${reach?.error?.message ?? 'no answer'}): sshd stopped, the host went down or the path to it failed. ` +
+        `Until then ${answered}; the connections that ended with it say nothing about an idle timeout, so none is reported`,
+    );
   };
 
   let controlTried = false;
@@ -304,6 +347,8 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   try {
     for (;;) {
       if (fatal) throw fatal;
+      if (reach?.error) throw lostError();
+      if (control?.diedAt !== undefined && !reachCheck) void checkReach();
       if (opts.signal?.aborted) {
         finishedBy = 'aborted';
         break;
@@ -453,6 +498,10 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         if (control.reason) control.trace.reason = control.reason;
       }
       if (b.high !== null) keepaliveSurvived = control.diedAt === undefined;
+      if (control.diedAt !== undefined && finishedBy !== 'aborted') {
+        await checkReach();
+        if (reach?.error) throw lostError();
+      }
     }
     const wallSeconds = Math.round(now() * 10) / 10;
 

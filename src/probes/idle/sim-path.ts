@@ -21,6 +21,12 @@ export interface FakePathOptions {
   refuseFrom?: number;
   /** Every connection dies silently at this age, keepalive or not (a session-lifetime limit). */
   lifetime?: number;
+  /**
+   * The target goes away at this time (s on the clock): every connection ends at once
+   * (`goneKind`, default closed-by-server: sshd killed) and new ones are refused.
+   */
+  goneAt?: number;
+  goneKind?: DropKind;
 }
 
 export interface FakePath {
@@ -39,6 +45,7 @@ export function fakePath(o: FakePathOptions): FakePath {
   const open: OpenIdleConnection = async ({ keepaliveIntervalMs }) => {
     const n = ++opened;
     await clock.sleep(o.openMs ?? 60);
+    if (o.goneAt !== undefined && s() >= o.goneAt) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:22'), { code: 'ECONNREFUSED' });
     if (o.refuseFrom !== undefined && n >= o.refuseFrom) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:22'), { code: 'ECONNREFUSED' });
     const openedAt = s();
     let lastTraffic = openedAt;
@@ -51,6 +58,12 @@ export function fakePath(o: FakePathOptions): FakePath {
       dead = c.kind;
       resolveClosed(c);
     };
+    if (o.goneAt !== undefined) {
+      const kind = o.goneKind ?? 'closed-by-server';
+      // a silent death is noticed by a keepalive after 3 unanswered ones, else by a ping
+      const noticeMs = kind === 'silent' ? (keepaliveIntervalMs > 0 ? 3 * keepaliveIntervalMs : Infinity) : 0;
+      if (Number.isFinite(noticeMs)) clock.setTimer(() => close({ kind, reason: 'target gone' }), Math.max(0, o.goneAt * 1000 - clock.now()) + noticeMs);
+    }
     const ka = keepaliveIntervalMs / 1000;
     // the path's age of this flow: a keepalive keeps it at most `ka` old
     const natAge = () => (ka > 0 ? Math.min(s() - lastTraffic, ka) : s() - lastTraffic);
@@ -71,6 +84,10 @@ export function fakePath(o: FakePathOptions): FakePath {
         return new Promise((resolve) => {
           if (ended) return resolve('closed-by-server');
           if (dead) return resolve(dead);
+          if (o.goneAt !== undefined && s() >= o.goneAt) {
+            clock.setTimer(() => resolve('silent'), timeoutMs);
+            return;
+          }
           const age = natAge();
           const pastLifetime = o.lifetime !== undefined && s() - openedAt >= o.lifetime;
           if (o.mode !== 'closed-by-server' && (age >= o.T || pastLifetime)) {

@@ -75,7 +75,7 @@ export const COMMANDS = {
   },
   watchProbe: {
     id: 'watch: sshd listener and connections',
-    why: "ssh-doctor watch only: this connection as sshd sees it, the server's clock and boot time, the sshd listener above this session (pid, start time, command line) and the established connections to this sshd port, to tell a restart, a reboot or a path that dropped the flow",
+    why: "this connection as sshd sees it, the server's clock and boot time, the sshd listener above this session (pid, start time, command line) and the established connections to this sshd port: tells a restart, a reboot, or a path that dropped the flow while sshd still holds it",
     command: [
       'set -- $SSH_CONNECTION; echo "__conn=$*"; echo "__now=$(date +%s)"; echo "__btime=$(sed -n "s/^btime //p" /proc/stat 2>/dev/null)"; echo "__clk=$(getconf CLK_TCK 2>/dev/null)"',
       'p=$PPID; l=; while [ "${p:-1}" -gt 1 ]; do case "$(tr "\\0" " " < /proc/$p/cmdline 2>/dev/null)" in sshd*|/*/sshd*) l=$p;; esac; p=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$p/status 2>/dev/null); done',
@@ -85,7 +85,7 @@ export const COMMANDS = {
   },
   sshdLogFile: {
     id: 'watch: sshd -E log',
-    why: 'ssh-doctor watch only, when neither the journal nor auth.log/secure had lines: the end of the log file given to the sshd listener with -E (path from its own command line)',
+    why: 'when neither the journal nor auth.log/secure had lines: the end of the file the sshd listener logs to with -E (the path from its own command line)',
     command: 'tail -n 5000 -- ',
   },
   logs: {
