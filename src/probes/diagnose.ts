@@ -4,7 +4,7 @@ import { readClientKernel } from './client-host.js';
 import { ConnectError, connector, type ConnectOptions, type Connection } from './connect.js';
 import { largeTransfer } from './network.js';
 import { ProbeRunner, type Progress } from './runner.js';
-import { readServer } from './server/read.js';
+import { applyServerReads, readServer } from './server/read.js';
 import { COMMANDS } from './server/commands.js';
 import { execBounded, MAX_REMOTE_BYTES } from './remote-exec.js';
 import { parseDestination, resolveTarget, type ResolveDeps, type ResolvedTarget, type TargetSpec } from './target.js';
@@ -172,14 +172,7 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
       ev.errors.push(`server: the output of "${name}" was cut at ${MAX_REMOTE_BYTES / 1024} KiB (the target sent more); the rest was not read`);
     }
     if (reads) {
-      if (reads.config) ev.server.config = reads.config;
-      if (reads.shell) ev.server.shell = reads.shell;
-      if (reads.logind) ev.server.logind = reads.logind;
-      ev.server.host = {
-        ...(reads.kernel ? { kernel: reads.kernel } : {}),
-        ...(reads.uptimeSeconds !== undefined ? { uptimeSeconds: reads.uptimeSeconds } : {}),
-        ...(reads.bootedAt ? { bootedAt: reads.bootedAt } : {}),
-      };
+      applyServerReads(ev, reads);
       for (const f of reads.failures) ev.errors.push(`server: ${f}`);
       probes.note('server', `${reads.configNote || 'no sshd config readable'}${reads.logLines ? `; ${reads.logLines} log lines` : ''}`);
     }

@@ -7,7 +7,7 @@ import { emptyEvidence, type Evidence, type EventSummary, type WatchDrop, type W
 import { readClientKernel } from '../probes/client-host.js';
 import { ConnectError, connector, type ConnectOptions, type Connection } from '../probes/connect.js';
 import { COMMANDS } from '../probes/server/commands.js';
-import { runner } from '../probes/server/read.js';
+import { applyServerReads, runner } from '../probes/server/read.js';
 import { resolveTarget, type ResolveDeps, type TargetSpec } from '../probes/target.js';
 import { clientContext, matchDefault } from './analyse.js';
 import { systemClocks, Timebase, type Clocks } from './clock.js';
@@ -266,14 +266,7 @@ export async function watchMonitor(spec: TargetSpec, settings: WatchSettings, op
       ev.probes.push({ id: 'server', status: side.reads ? 'ok' : 'failed', durationMs: Date.now() - ts, detail: side.side.logSource ?? 'no sshd log lines readable' });
       if (serverDone.first && side.reads) {
         serverDone.first = false;
-        if (side.reads.config) ev.server.config = side.reads.config;
-        if (side.reads.shell) ev.server.shell = side.reads.shell;
-        if (side.reads.logind) ev.server.logind = side.reads.logind;
-        ev.server.host = {
-          ...(side.reads.kernel ? { kernel: side.reads.kernel } : {}),
-          ...(side.side.uptimeSeconds !== undefined ? { uptimeSeconds: side.side.uptimeSeconds } : {}),
-          ...(side.side.bootedAt ? { bootedAt: side.side.bootedAt } : {}),
-        };
+        applyServerReads(ev, side.reads, side.side);
         ev.events = side.side.events ?? [];
       }
       for (const line of serverSummary(drop.server)) rec.event('server', line);

@@ -21,6 +21,7 @@ import { systemClocks, Timebase, type Clocks } from './clock.js';
 import { ClientWatchers, humanSeconds, type WatchSettings } from './common.js';
 import type { WatchResult } from './monitor.js';
 import { serverSummary } from './monitor.js';
+import { applyServerReads } from '../probes/server/read.js';
 import { WatchRecorder } from './recorder.js';
 import { procEndpoint, readServerSide, type Endpoint, type Run } from './server-side.js';
 import { connectionOptions, sessionArgs, type SshCommand } from './ssh-args.js';
@@ -427,14 +428,7 @@ export async function watchWrapped(c: SshCommand, settings: WatchSettings, opts:
         drop.server = { reconnectedAfterSeconds: after, ...side.side };
         for (const e of side.failures) ev.errors.push(`server: ${e}`);
         if (side.reads) {
-          if (side.reads.config) ev.server.config = side.reads.config;
-          if (side.reads.shell) ev.server.shell = side.reads.shell;
-          if (side.reads.logind) ev.server.logind = side.reads.logind;
-          ev.server.host = {
-            ...(side.reads.kernel ? { kernel: side.reads.kernel } : {}),
-            ...(side.side.uptimeSeconds !== undefined ? { uptimeSeconds: side.side.uptimeSeconds } : {}),
-            ...(side.side.bootedAt ? { bootedAt: side.side.bootedAt } : {}),
-          };
+          applyServerReads(ev, side.reads, side.side);
         }
         const merged = new EventCollector();
         merged.merge(shared);

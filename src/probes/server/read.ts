@@ -1,6 +1,6 @@
 import type { Client } from 'ssh2';
 import { EventCollector } from '../../evidence/collector.js';
-import type { ConfigEvidence, KernelKeepalive, LogindEvidence, ShellEvidence } from '../../evidence/types.js';
+import type { ConfigEvidence, Evidence, KernelKeepalive, LogindEvidence, ShellEvidence } from '../../evidence/types.js';
 import { textLines } from '../../parsers/lines.js';
 import { ServerLogParser } from '../../parsers/server-log.js';
 import { parseSshdConfig } from '../../parsers/sshd-config.js';
@@ -21,6 +21,18 @@ export interface ServerReads {
   logLines?: number;
   /** Reads that failed, in words (each becomes an error line, never a crash). */
   failures: string[];
+}
+
+/** Puts what was read from the server into the evidence (uptime and boot time as given). */
+export function applyServerReads(ev: Evidence, reads: ServerReads, when: { uptimeSeconds?: number; bootedAt?: string } = reads): void {
+  if (reads.config) ev.server.config = reads.config;
+  if (reads.shell) ev.server.shell = reads.shell;
+  if (reads.logind) ev.server.logind = reads.logind;
+  ev.server.host = {
+    ...(reads.kernel ? { kernel: reads.kernel } : {}),
+    ...(when.uptimeSeconds !== undefined ? { uptimeSeconds: when.uptimeSeconds } : {}),
+    ...(when.bootedAt ? { bootedAt: when.bootedAt } : {}),
+  };
 }
 
 type Run = (command: string) => Promise<{ stdout: string; stderr: string; code: number | null }>;
