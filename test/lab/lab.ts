@@ -283,6 +283,16 @@ export async function startLab(scenario: string | Scenario, opts: StartOptions =
 }
 
 /** Stops every lab this process started. */
+/** Runs `fn` against a fresh lab of the scenario, and stops the lab whatever happens. */
+export async function withLab<T>(scenario: string | Scenario, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = await startLab(scenario);
+  try {
+    return await fn(lab);
+  } finally {
+    await lab.stop();
+  }
+}
+
 export async function stopAllLabs(): Promise<void> {
   await Promise.all([...active.values()].map((stop) => stop()));
 }

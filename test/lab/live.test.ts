@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from '../cli/run-cli.js';
 import { labAvailability, labRequired } from './availability.js';
-import { startLab, stopAllLabs, type Lab } from './lab.js';
+import { stopAllLabs, withLab, type Lab } from './lab.js';
 import { SERVER_IDLE } from './scenarios.js';
 
 const availability = labAvailability();
@@ -58,15 +58,6 @@ describe.skipIf(!availability.ok && !required)('live diagnosis against the lab',
     await stopAllLabs();
     rmSync(tmp, { recursive: true, force: true });
   });
-
-  async function withLab<T>(name: string, fn: (lab: Lab) => Promise<T>): Promise<T> {
-    const lab = await startLab(name);
-    try {
-      return await fn(lab);
-    } finally {
-      await lab.stop();
-    }
-  }
 
   it.concurrent('reads the server ChannelTimeout and names server-channel-timeout', () =>
     withLab('channel-timeout', async (lab) => {

@@ -13,7 +13,7 @@ import type { WatchMeasurement } from '../../src/evidence/types.js';
 import { CLI } from '../cli/run-cli.js';
 import { CLI as WATCH_CLI } from '../cli/run-cli.js';
 import { labAvailability, labRequired } from './availability.js';
-import { CLIENT_ENV, startLab, stopAllLabs, type Lab } from './lab.js';
+import { CLIENT_ENV, stopAllLabs, withLab, type Lab } from './lab.js';
 import { killPids, run } from './netns.js';
 import { IDLE_T, OUTAGE_SECONDS } from './scenarios.js';
 import { SSHD } from './sshd.js';
@@ -51,15 +51,6 @@ describe.skipIf(!availability.ok && !required)('watch against the lab', () => {
     await stopAllLabs();
     rmSync(tmp, { recursive: true, force: true });
   });
-
-  async function withLab<T>(name: string, fn: (lab: Lab) => Promise<T>): Promise<T> {
-    const lab = await startLab(name);
-    try {
-      return await fn(lab);
-    } finally {
-      await lab.stop();
-    }
-  }
 
   /** Starts `ssh-doctor watch ARGS --json -v --save-evidence FILE` in the client namespace. */
   function startWatch(lab: Lab, name: string, args: string[]): Watch {
