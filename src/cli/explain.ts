@@ -24,8 +24,17 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
   }
   if (files.serverLogs.filter((p) => p === '-').length > 1) throw new UsageError("--server-log - (stdin) can be given once");
   const ev = await evidenceFromFiles(files, startedAt);
-  const diagnosis = diagnose(ev, rules);
-  const report = buildReport(ev, diagnosis, { startedAt, redact: args.redact });
-  await emit(report, ev, outputOptions(args));
+  let diagnosis: ReturnType<typeof diagnose>;
+  let report: ReturnType<typeof buildReport>;
+  try {
+    diagnosis = diagnose(ev, rules);
+    report = buildReport(ev, diagnosis, { startedAt, redact: args.redact });
+    await emit(report, ev, outputOptions(args));
+  } catch (e) {
+    // A saved bundle is input: data the schema lets through but the engine cannot use is bad
+    // input (exit 2, one line), not an internal error.
+    if (!files.bundle || e instanceof UsageError) throw e;
+    throw new UsageError(`evidence bundle ${files.bundle} holds data ssh-doctor cannot use (${e instanceof Error ? e.message : String(e)})`);
+  }
   return exitCodeOf(report);
 }

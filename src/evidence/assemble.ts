@@ -122,9 +122,23 @@ function sanityProblem(data: unknown): string | null {
   while (stack.length > 0) {
     const { v, path, depth } = stack.pop()!;
     if (typeof v === 'number' && !(Number.isFinite(v) && Math.abs(v) <= MAX_NUMBER)) return `${path || '(top level)'} ${v} is out of range`;
+    // times (collectedAt, startedAt, firstAt...) are drawn and compared: they must be dates
+    if (typeof v === 'string' && /At$/.test(path) && Number.isNaN(Date.parse(v))) return `${path} is not a date`;
     if (v === null || typeof v !== 'object') continue;
     if (depth >= MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
     for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: `${path}/${k}`, depth: depth + 1 });
+  }
+  // the handshake is an open object in the schema; the engine reads these
+  const hostKey = (data as { handshake?: { hostKey?: unknown } }).handshake?.hostKey;
+  if (hostKey !== undefined) {
+    const hk = hostKey as Record<string, unknown> | null;
+    if (hk === null || typeof hk !== 'object') return '/handshake/hostKey must be an object';
+    if (hk.expected !== undefined && !(Array.isArray(hk.expected) && hk.expected.every((x) => typeof x === 'string'))) return '/handshake/hostKey/expected must be a list of fingerprints';
+    for (const k of ['offered', 'status']) if (hk[k] !== undefined && typeof hk[k] !== 'string') return `/handshake/hostKey/${k} must be a string`;
+  }
+  const timings = (data as { handshake?: { timingsMs?: unknown } }).handshake?.timingsMs;
+  if (timings !== undefined && (timings === null || typeof timings !== 'object' || Object.values(timings).some((t) => typeof t !== 'number'))) {
+    return '/handshake/timingsMs must map phases to milliseconds';
   }
   const traces = (data as { measurements?: { idle?: { traces?: unknown } } }).measurements?.idle?.traces;
   if (traces === undefined) return null;

@@ -5,6 +5,8 @@ type Kind = 'host' | 'user' | 'addr';
 const IPV4 = /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g;
 // Full or compressed IPv6 with at least two colons; avoids matching times like 10:07:01.
 const IPV6 = /(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])/gi;
+// ssh's own wording names hosts before a port: "connect to host X port 22", "closed by X port 22"
+const HOST_BEFORE_PORT = /\b(?:host|by|to|from)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s+port\s+\d+/gi;
 const USER_AT_HOST = /\b([a-z_][a-z0-9_.-]{0,31})@([a-z0-9][a-z0-9.-]*[a-z0-9])\b/gi;
 const MAX_VALUE = 255;
 const MAX_VALUES = 10_000;
@@ -48,6 +50,14 @@ export class Redactor {
       this.add('host', ev.client.config?.host);
       this.add('host', client['hostname']);
       this.add('user', client['user']);
+      this.add('host', client['hostkeyalias']);
+      // jump hosts: [user@]host[:port], comma-separated
+      for (const hop of (client['proxyjump'] ?? '').split(',')) {
+        const m = /^(?:ssh:\/\/)?(?:([^@\s]+)@)?\[?([^\]\s:]+)\]?(?::\d+)?$/.exec(hop.trim());
+        if (!m || m[2]?.toLowerCase() === 'none') continue;
+        this.add('user', m[1]);
+        this.add('host', m[2]);
+      }
     }
     for (const e of ev.events) {
       for (const [k, v] of Object.entries(e.fields)) {
@@ -72,6 +82,10 @@ export class Redactor {
   private discover(text: string): void {
     for (const m of text.matchAll(IPV4)) this.add('addr', m[0]);
     for (const m of text.matchAll(IPV6)) this.add('addr', m[0]);
+    for (const m of text.matchAll(HOST_BEFORE_PORT)) {
+      const h = m[1] ?? '';
+      if (!/^[\d.]+$/.test(h) && /[a-z]/i.test(h)) this.add('host', h);
+    }
     for (const m of text.matchAll(USER_AT_HOST)) {
       this.add('user', m[1]);
       if (!/^\d/.test(m[2] ?? '') && !(m[2] ?? '').endsWith('openssh.com')) this.add('host', m[2]);

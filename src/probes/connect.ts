@@ -560,7 +560,13 @@ export async function connectWithPlan(plan: ConnectionPlan, opts: ConnectOptions
       else if (spec?.kind === 'jump' && /open failed: connect failed: (Connection timed out|Operation timed out)/i.test(line)) kind = 'timeout';
       else if (spec?.kind === 'jump' && /open failed: connect failed: (No route to host|Network is unreachable)/i.test(line)) kind = 'unreachable';
       else if (spec?.kind === 'jump' && /open failed: connect failed: .*(Name or service not known|not known|resolve)/i.test(line)) kind = 'dns';
-      return new ConnectError(kind, `${via} failed${how}: ${scrub(line) || 'no error output'}`, { handshake, stderr: scrub(proxy.stderrTail()) });
+      // ssh -W says only this when the jump host could not open the forward (target down,
+      // filtered, or forwarding refused by the jump host): say what it means
+      const means =
+        spec?.kind === 'jump' && /^stdio forwarding failed$/i.test(line)
+          ? ` (the jump host was reached, but it could not open a connection to ${r.hostname} port ${r.port}: the target is down or unreachable from it, or it forbids forwarding)`
+          : '';
+      return new ConnectError(kind, `${via} failed${how}: ${scrub(line) || 'no error output'}${means}`, { handshake, stderr: scrub(proxy.stderrTail()) });
     };
 
     const onReady = (): void => {

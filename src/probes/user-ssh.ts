@@ -62,7 +62,8 @@ export function runSsh(args: string[], timeoutMs: number, maxBytes = MAX_TRANSCR
 
 /**
  * The user's real client: `ssh -vvv` with BatchMode (never prompts), no RemoteCommand and no
- * ControlMaster (so the handshake really happens), running `exit`. Its transcript is parsed like
+ * ControlMaster (so the handshake really happens), strict host key checking (so it never logs in
+ * to an unverified host, and never adds or updates a known_hosts entry), running `exit`. Its transcript is parsed like
  * a pasted one: whatever the user's own ssh hits (a KEX hang, a refused key) becomes evidence.
  */
 export async function probeUserSsh(
@@ -76,6 +77,10 @@ export async function probeUserSsh(
     '-o', 'RemoteCommand=none',
     '-o', 'ControlPath=none',
     '-o', 'ConnectTimeout=10',
+    // never authenticate to a host whose key is not known, whatever the user's config says
+    // (StrictHostKeyChecking no / accept-new), and never write to the user's known_hosts
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'UpdateHostKeys=no',
     ...userSshArgs(spec, opts.knownHostsFile),
     '--', spec.target, 'exit',
   ];

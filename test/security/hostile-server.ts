@@ -19,6 +19,8 @@ export interface HostileOptions {
   greeting?: string;
   /** SSH_MSG_USERAUTH_BANNER text. */
   banner?: string;
+  /** The software part of the identification line (default OpenSSH_9.6). */
+  ident?: string;
   /** What a command gets: a never-ending flood, or an answer (stdout, exit status). */
   exec: 'flood' | ((command: string) => { stdout?: string | Buffer; code?: number });
 }
@@ -57,7 +59,7 @@ export async function startHostileServer(o: HostileOptions): Promise<HostileServ
   const clients = new Set<ServerConnection>();
   let flooded = 0;
   const server = new Server(
-    { hostKeys: [o.hostKey], ident: 'OpenSSH_9.6', ...(o.greeting !== undefined ? { greeting: o.greeting } : {}), ...(o.banner !== undefined ? { banner: o.banner } : {}) },
+    { hostKeys: [o.hostKey], ident: o.ident ?? 'OpenSSH_9.6', ...(o.greeting !== undefined ? { greeting: o.greeting } : {}), ...(o.banner !== undefined ? { banner: o.banner } : {}) },
     (client) => {
       clients.add(client);
       client.on('close', () => clients.delete(client));

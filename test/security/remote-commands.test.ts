@@ -22,7 +22,8 @@ import { startHostileServer, type HostileServer } from './hostile-server.js';
 const PWNED = '/tmp/ssh-doctor-pwned-remote';
 const CONFIG = `/srv/ssh/x';touch\${IFS}${PWNED};'y`;
 const INCLUDE_DIR = '/srv/ssh/conf.d';
-const INCLUDED = [`${INCLUDE_DIR}/$(touch ${PWNED}).conf`, `${INCLUDE_DIR}/b;rm -rf ~.conf`, `${INCLUDE_DIR}/c\`reboot\`.conf`];
+// file names (no '/') a hostile target could list: command substitution, separators, backquotes, quotes
+const INCLUDED = [`${INCLUDE_DIR}/$(reboot).conf`, `${INCLUDE_DIR}/b;rm -rf ~.conf`, `${INCLUDE_DIR}/c\`reboot\`.conf`, `${INCLUDE_DIR}/d'$IFS'.conf`];
 
 const tmp = tempDir();
 let host: KeyPair;
@@ -120,7 +121,7 @@ describe('commands run on a target', () => {
     // every kind of read ran: the list above is not vacuous
     for (const c of [COMMANDS.sshdProcess, COMMANDS.shell, COMMANDS.logind, COMMANDS.kernel, COMMANDS.uptime, COMMANDS.logs]) expect(server.commands).toContain(c.command);
     // the README documents the user-ssh probe's `exit`
-    expect(readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8')).toMatch(/HOST exit/);
+    expect(readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8')).toMatch(/`ssh -vvv[^`]*\sHOST\s+exit`/);
   });
 
   it('a user name with shell syntax never reaches the target: refused before any connection', async () => {

@@ -115,6 +115,13 @@ describe('host keys are always verified', () => {
     expect(demo.code).toMatch(/hostVerifier:\s*\(key: Buffer\)\s*=>\s*fingerprintOf\(key\)\s*===\s*hostKeyFingerprint/);
   });
 
+  it("the user's own ssh (user-ssh probe) checks host keys strictly and never writes known_hosts, whatever the user's config", () => {
+    const user = FILES.find((f) => f.file === join('src', 'probes', 'user-ssh.ts'))!;
+    expect(user.code).toMatch(/'-o', 'StrictHostKeyChecking=yes'/);
+    expect(user.code).toMatch(/'-o', 'UpdateHostKeys=no'/);
+    expect(user.code).toMatch(/'-o', 'BatchMode=yes'/);
+  });
+
   it('no ssh option or library setting that turns host key checking off', () => {
     expect(hits(FILES, /StrictHostKeyChecking\s*[= ]\s*(?:no|off|accept-new|false)/i)).toEqual([]);
     expect(hits(FILES, /UserKnownHostsFile\s*[= ]\s*\/dev\/null/i)).toEqual([]);
@@ -181,7 +188,9 @@ describe('remote commands', () => {
     const execs = hits(FILES, /\b(?:client|conn|connection|ssh|c)\s*\.\s*exec\s*\(/);
     expect(execs.map((l) => l.split(':')[0])).toEqual([join('src', 'probes', 'network.ts'), join('src', 'probes', 'remote-exec.ts')].sort().filter((f) => execs.some((l) => l.startsWith(f))));
     expect(execs.length).toBe(2);
-    expect(execs.find((l) => l.includes('network.ts'))).toMatch(/exec\(`\$\{LARGE_TRANSFER_COMMAND\}\$\{bytes\} \/dev\/zero`/);
+    // the large-transfer probe runs exactly the documented command, with a number in it
+    const network = FILES.find((f) => f.file === join('src', 'probes', 'network.ts'))!;
+    expect(network.code).toMatch(/const command = `\$\{LARGE_TRANSFER_COMMAND\}\$\{bytes\} \/dev\/zero`;\s*client\.exec\(command,/);
     // nothing else opens a shell or a subsystem on the target but the shell-idle check (pty, no input sent)
     const shells = hits(FILES, /\.\s*(?:shell|subsys|sftp)\s*\(/);
     for (const s of shells) expect(s, s).toMatch(/src[\\/]probes[\\/]idle[\\/]connection\.ts/);

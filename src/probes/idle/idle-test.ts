@@ -50,6 +50,9 @@ import {
 } from './schedule.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 40;
+export const DEFAULT_UNANSWERED_MS = 5000;
+export const DEFAULT_CONTROL_KEEPALIVE_MS = 2000;
+const MAX_OPENING = 3;
 
 /**
  * The target went away during the test: the kept-alive control connection ended and a new
@@ -60,9 +63,6 @@ export const DEFAULT_MAX_CONNECTIONS = 40;
 export class TargetLostError extends Error {
   override name = 'TargetLostError';
 }
-export const DEFAULT_UNANSWERED_MS = 5000;
-export const DEFAULT_CONTROL_KEEPALIVE_MS = 2000;
-const MAX_OPENING = 3;
 
 export interface IdleProgress {
   elapsed: number;
@@ -120,6 +120,9 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   const notes: string[] = [];
   let opened = 0; // successfully opened, control included
   let opening = 0;
+  // every attempt counts against the cap: a connection dropped because its first ping was lost
+  // was a login all the same (on a lossy path, not counting them had no bound)
+  let started = 0;
   let fatal: Error | undefined;
   let nextId = 1;
   const openTimes: number[] = [];
@@ -173,7 +176,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       // a refusal after some connections worked: a rate limit (ufw limit, MaxStartups...); go on with fewer
       const code = (err as { code?: unknown }).code;
       refused ??= { after: opened, code: typeof code === 'string' ? code : err.message };
-      cap = Math.min(cap, opened + opening);
+      cap = Math.min(cap, started);
     }
     wake();
   };
@@ -184,15 +187,21 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   let reach: { done: boolean; error?: Error; at: number } | undefined;
   let reachCheck: Promise<void> | undefined;
   const checkReach = (): Promise<void> => {
+    // within the cap like every other connection (at the cap, the test ends as it would have)
+    if (reachCheck === undefined && started >= cap) reachCheck = Promise.resolve();
     reachCheck ??= (async () => {
       const r: { done: boolean; error?: Error; at: number } = { done: false, at: now() };
       reach = r;
+      opening++;
+      started++;
       try {
         const { conn } = await openOne(0);
         opened++;
         conn.end();
       } catch (e) {
         r.error = e instanceof Error ? e : new Error(String(e));
+      } finally {
+        opening--;
       }
       r.done = true;
       wake();
@@ -215,6 +224,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   const openControl = () => {
     controlTried = true;
     opening++;
+    started++;
     openOne(opts.controlKeepaliveMs ?? DEFAULT_CONTROL_KEEPALIVE_MS).then(
       ({ conn, freshAt }) => {
         opening--;
@@ -240,6 +250,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
 
   const openPoolConn = () => {
     opening++;
+    started++;
     openOne(0).then(
       ({ conn, freshAt }) => {
         opening--;
@@ -341,7 +352,8 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   // ---- the loop ----
   // three pool connections at once: the first targets are always needed; the control takes the
   // next free opening slot (it only has to outlive `high`)
-  for (let i = 0; i < MAX_OPENING; i++) openPoolConn();
+  // (never more than the cap allows: one connection stays for the control)
+  for (let i = 0; i < Math.min(MAX_OPENING, cap - 1); i++) openPoolConn();
   let finishedBy: 'survived' | 'drops' | 'aborted' | 'limit' | 'exhausted' = 'survived';
   const hardLimit = 3 * idleMax + 60 + 3 * W;
   try {
@@ -379,7 +391,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         finishedBy = 'limit';
         break;
       }
-      if (!idle.length && !inflight.length && !opening && opened + opening >= cap) {
+      if (!idle.length && !inflight.length && !opening && started >= cap) {
         finishedBy = 'exhausted';
         break;
       }
@@ -428,11 +440,11 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       for (const s of fresh) wakeAt = Math.min(wakeAt, s.inflight!.sentAt + suspect);
 
       // opening more connections: the keepalive control first
-      if (!controlTried && opening < MAX_OPENING && opened + opening < cap && opened > 0) {
+      if (!controlTried && opening < MAX_OPENING && started < cap && opened > 0) {
         openControl();
         continue;
       }
-      if (opening < MAX_OPENING && opened + opening < cap) {
+      if (opening < MAX_OPENING && started < cap) {
         let openNow = false;
         if (high === null && !doubtful.length) {
           const advice = forecast({
@@ -446,7 +458,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
             idleMax,
             timing: timing(),
             openEstimate: openEstimate(),
-            maxNew: cap - opened - opening,
+            maxNew: cap - started,
             parallel: MAX_OPENING,
           });
           if (advice.open === 'now') openNow = true;

@@ -1,0 +1,47 @@
+// The target going away during the idle test (sshd killed, the host down, the path dead) is not
+// an idle timeout: every connection ends at about the same time whatever its idle age, the
+// kept-alive control dies too, and new connections fail. The test must stop with TargetLostError
+// (the probe fails with the reason) instead of reporting a bracket, a session-lifetime limit or an
+// UnusedConnectionTimeout. Before this, sshd killed mid-test read as "server-channel-timeout" and
+// a dead path as "session-lifetime-limit", both at 80% confidence.
+
+import { describe, expect, test } from 'vitest';
+import { runIdleTest, TargetLostError } from '../../src/probes/idle/idle-test.js';
+import { SimClock } from '../../src/probes/idle/schedule.js';
+import { fakePath } from '../../src/probes/idle/sim-path.js';
+
+async function lost(goneAt: number, goneKind: 'closed-by-server' | 'silent') {
+  const clock = new SimClock();
+  const p = fakePath({ clock, T: 300, mode: 'silent', goneAt, goneKind });
+  return clock.run(runIdleTest(p.open, { idleMaxSeconds: 120, clock })).then(
+    () => null,
+    (e: unknown) => e,
+  );
+}
+
+describe('the target goes away during the idle test', () => {
+  test('sshd killed (every connection closed at once, new ones refused): TargetLostError, no bracket', async () => {
+    const e = await lost(20, 'closed-by-server');
+    expect(e).toBeInstanceOf(TargetLostError);
+    expect((e as Error).message).toMatch(/the target went away during the test.*closed-by-server.*ECONNREFUSED.*idle periods up to \d/);
+  });
+
+  test('a dead path (nothing answers any more): TargetLostError, no bracket', async () => {
+    const e = await lost(30, 'silent');
+    expect(e).toBeInstanceOf(TargetLostError);
+    expect((e as Error).message).toMatch(/silent/);
+  });
+
+  test('an age limit or UnusedConnectionTimeout, where new connections still work, is still measured', async () => {
+    for (const path of [
+      { T: 25, mode: 'closed-by-server' as const },
+      { T: Infinity, lifetime: 15, mode: 'silent' as const },
+    ]) {
+      const clock = new SimClock();
+      const p = fakePath({ clock, ...path });
+      const m = await clock.run(runIdleTest(p.open, { idleMaxSeconds: 60, clock }));
+      expect(m.verdict).toBe('drops');
+      expect(m.keepaliveSurvived).toBe(false);
+    }
+  });
+});
