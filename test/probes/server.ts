@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import type { Connection as ServerConnection, ParsedKey } from 'ssh2';
+import type { AuthenticationType, Connection as ServerConnection, ParsedKey, PublicKeyAuthContext } from 'ssh2';
 
 const { Server, utils } = ssh2;
 
@@ -71,13 +71,7 @@ export async function startServer(o: ServerOptions): Promise<TestServer> {
       }
       attempts.push(a);
       if (!(methods as string[]).includes(ctx.method)) return ctx.reject(methods);
-      if (ctx.method === 'publickey') {
-        const allowed = (o.allowKeys ?? []).find((k) => k.getPublicSSH().equals(ctx.key.data));
-        if (!allowed) return ctx.reject(methods);
-        if (ctx.signature === undefined) return ctx.accept();
-        if (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true) return ctx.accept();
-        return ctx.reject(methods);
-      }
+      if (ctx.method === 'publickey') return answerPublicKey(ctx, o.allowKeys ?? [], methods);
       if (ctx.method === 'password') {
         return o.password !== undefined && ctx.password === o.password ? ctx.accept() : ctx.reject(methods);
       }
@@ -175,4 +169,16 @@ export class FakeAgent extends ssh2.BaseAgent {
     const hash = typeof options === 'object' && options !== null ? (options as { hash?: string }).hash : undefined;
     done(null, key.sign(data, hash));
   }
+}
+
+/**
+ * A server's answer to a publickey attempt, as sshd gives it: an allowed key without a signature
+ * is accepted as a query, with one it must verify.
+ */
+export function answerPublicKey(ctx: PublicKeyAuthContext, allowKeys: ParsedKey[], methods: AuthenticationType[]): void {
+  const allowed = allowKeys.find((k) => k.getPublicSSH().equals(ctx.key.data));
+  if (!allowed) return ctx.reject(methods);
+  if (ctx.signature === undefined) return ctx.accept();
+  if (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true) return ctx.accept();
+  return ctx.reject(methods);
 }

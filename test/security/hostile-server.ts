@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection as ServerConnection, ParsedKey, ServerChannel } from 'ssh2';
+import { answerPublicKey } from '../probes/server.js';
 
 const { Server } = ssh2;
 
@@ -67,13 +68,7 @@ export async function startHostileServer(o: HostileOptions): Promise<HostileServ
       client.on('authentication', (ctx) => {
         users.push(ctx.username);
         const methods: Array<'publickey' | 'password'> = o.password !== undefined ? ['publickey', 'password'] : ['publickey'];
-        if (ctx.method === 'publickey') {
-          const allowed = (o.allowKeys ?? []).find((k) => k.getPublicSSH().equals(ctx.key.data));
-          if (!allowed) return ctx.reject(methods);
-          if (ctx.signature === undefined) return ctx.accept();
-          if (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true) return ctx.accept();
-          return ctx.reject(methods);
-        }
+        if (ctx.method === 'publickey') return answerPublicKey(ctx, o.allowKeys ?? [], methods);
         if (ctx.method === 'password' && o.password !== undefined && ctx.password === o.password) return ctx.accept();
         ctx.reject(methods);
       });
