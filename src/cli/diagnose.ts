@@ -43,11 +43,12 @@ export function idleStep(args: IdleArgs, signal?: AbortSignal): LiveOptions['ext
   if (args.idleMax <= 0) return undefined;
   return async (ctx) => {
     const openers = await liveOpeners(ctx.resolved, ctx.connectOptions);
-    await runIdleProbes(ctx.ev, ctx.probes, openers, {
+    return runIdleProbes(ctx.ev, ctx.probes, openers, {
       idleMaxSeconds: args.idleMax,
       verify: args.verify,
       ...(args.maxConnections !== undefined ? { maxConnections: args.maxConnections } : {}),
       ...(signal ? { signal } : {}),
+      ...(ctx.connectOptions.debug ? { debug: ctx.connectOptions.debug } : {}),
     });
   };
 }

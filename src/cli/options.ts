@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { MIN_CONNECTIONS } from '../probes/idle/limits.js';
 import type { Format, OutputOptions } from './output.js';
 
 export interface CommonArgs {
@@ -58,8 +59,8 @@ export function idleOptions<T>(y: Argv<T>): Argv<T & IdleArgs> {
 
 export function checkIdleArgs(a: IdleArgs): void {
   if (!Number.isFinite(a.idleMax) || a.idleMax < 0) throw new UsageError(`invalid --idle-max: ${String(a.idleMax)} (seconds, 0 skips the idle test)`);
-  if (a.maxConnections !== undefined && (!Number.isInteger(a.maxConnections) || a.maxConnections < 2)) {
-    throw new UsageError(`invalid --max-connections: ${String(a.maxConnections)} (at least 2: one idle, one keepalive control)`);
+  if (a.maxConnections !== undefined && (!Number.isInteger(a.maxConnections) || a.maxConnections < MIN_CONNECTIONS)) {
+    throw new UsageError(`invalid --max-connections: ${String(a.maxConnections)} (at least ${MIN_CONNECTIONS}: one idle, one keepalive control, one to check the target is still there)`);
   }
 }
 

@@ -25,6 +25,7 @@ import {
   type HostKeyLookup,
   type VerifyContext,
 } from './known-hosts.js';
+import { patientTimeout } from './patient-timer.js';
 import { proxySpec, ProxySocket } from './proxy.js';
 import type { ResolvedTarget } from './target.js';
 
@@ -319,19 +320,19 @@ async function tcpConnect(
 function connectOne(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: address, port });
-    const timer = setTimeout(() => {
+    const cancel = patientTimeout(() => {
       sock.destroy();
       reject(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     sock.once('connect', () => {
-      clearTimeout(timer);
+      cancel();
       sock.removeAllListeners('error');
       // until ssh2 attaches its own listener, an early reset must not become an uncaught error
       sock.on('error', () => undefined);
       resolve(sock);
     });
     sock.once('error', (e) => {
-      clearTimeout(timer);
+      cancel();
       sock.destroy();
       reject(e);
     });
@@ -415,12 +416,12 @@ export async function connectWithPlan(plan: ConnectionPlan, opts: ConnectOptions
   let promptPausedAt: number | null = null;
   let promptMs = 0;
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | null = null;
+  let cancelTimer: (() => void) | null = null;
   let onTimeout: () => void = () => undefined;
   let settled = false;
   const clearTimer = (): void => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
+    cancelTimer?.();
+    cancelTimer = null;
   };
   const armTimer = (): void => {
     if (promptPausedAt !== null) {
@@ -429,7 +430,7 @@ export async function connectWithPlan(plan: ConnectionPlan, opts: ConnectOptions
     }
     clearTimer();
     if (settled) return;
-    timer = setTimeout(() => onTimeout(), readyTimeoutMs);
+    cancelTimer = patientTimeout(() => onTimeout(), readyTimeoutMs);
   };
   const pauseTimer = (): void => {
     clearTimer();

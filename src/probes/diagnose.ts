@@ -14,8 +14,11 @@ export interface LiveOptions {
   knownHostsFile?: string;
   acceptHostKey?: string;
   sudo: boolean;
-  /** Extra work on the open target (the idle test): runs after the read-only probes. */
-  extra?: (ctx: LiveContext) => Promise<void>;
+  /**
+   * Extra work on the open target (the idle test): runs after the read-only probes; says whether
+   * the target went away meanwhile (exit 3).
+   */
+  extra?: (ctx: LiveContext) => Promise<{ targetLost: boolean } | void>;
   connect?: Partial<ConnectOptions>;
   resolve?: ResolveDeps;
   /** Read-only commands on the target (off for the embedded demo, which is no Unix host). */
@@ -161,8 +164,8 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
       probes.skip('server', 'the target runs no commands (embedded demo)');
       probes.skip('large-transfer', 'the target runs no commands (embedded demo)');
       ending = true;
-      if (opts.extra) await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes });
-      return finish(false);
+      const r = opts.extra ? await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes }) : undefined;
+      return finish(r?.targetLost ?? false);
     }
     const cut: string[] = [];
     const reads = await probes.run('server', 'Reading the server settings (read-only)', 90_000, () =>
@@ -186,10 +189,10 @@ export async function diagnoseLive(spec: TargetSpec, opts: LiveOptions, progress
     if (lost()) return finish(true);
     // The idle probes leave this session idle: a path or server that drops it then is what they measure.
     ending = true;
-    if (opts.extra) await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes });
+    const r = opts.extra ? await opts.extra({ ev, resolved, connection, connectOptions: connectOpts, probes }) : undefined;
+    return finish(r?.targetLost ?? false);
   } finally {
     ending = true;
     connection.end();
   }
-  return finish(false);
 }

@@ -6,7 +6,8 @@
 // a dead path as "session-lifetime-limit", both at 80% confidence.
 
 import { describe, expect, test } from 'vitest';
-import { runIdleTest, TargetLostError } from '../../src/probes/idle/idle-test.js';
+import { runIdleTest } from '../../src/probes/idle/idle-test.js';
+import { TargetLostError } from '../../src/probes/idle/presence.js';
 import { SimClock } from '../../src/probes/idle/schedule.js';
 import { fakePath } from '../../src/probes/idle/sim-path.js';
 
@@ -44,4 +45,40 @@ describe('the target goes away during the idle test', () => {
       expect(m.keepaliveSurvived).toBe(false);
     }
   });
+});
+
+describe('the verdict rests on what the target does next, whenever it goes away', () => {
+  // A path with a real idle timeout T = 20 s; the target goes away at every moment of the test in
+  // turn (before any death, between a death and its confirmation, during the control's check,
+  // after the end). Either the test had finished, with the right bracket, before the target went
+  // away, or it fails with TargetLostError: never a bracket made of the wreckage.
+  for (const goneKind of ['closed-by-server', 'silent'] as const) {
+    test(`target gone (${goneKind}) at any moment`, async () => {
+      const T = 20;
+      let finished = 0;
+      let lostCount = 0;
+      for (let goneAt = 1; goneAt <= 45; goneAt += 0.7) {
+        const clock = new SimClock();
+        const p = fakePath({ clock, T, mode: 'silent', goneAt, goneKind });
+        const r = await clock.run(runIdleTest(p.open, { idleMaxSeconds: 60, clock })).then(
+          (m) => m,
+          (e: unknown) => e,
+        );
+        if (r instanceof TargetLostError) {
+          lostCount++;
+          continue;
+        }
+        if (r instanceof Error) throw r;
+        finished++;
+        const m = r as Awaited<ReturnType<typeof runIdleTest>>;
+        expect(m.wallSeconds, `goneAt ${goneAt}`).toBeLessThanOrEqual(goneAt + 0.1);
+        expect(m.verdict).toBe('drops');
+        expect(m.dropAfterSeconds!.low).toBeLessThan(T);
+        expect(m.dropAfterSeconds!.high).toBeGreaterThanOrEqual(T);
+        expect(m.keepaliveSurvived).toBe(true);
+      }
+      expect(lostCount).toBeGreaterThan(0);
+      expect(finished).toBeGreaterThan(0);
+    });
+  }
 });

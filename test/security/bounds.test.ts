@@ -17,6 +17,7 @@ import { SimClock } from '../../src/probes/idle/schedule.js';
 import { fakePath } from '../../src/probes/idle/sim-path.js';
 import { execBounded, MAX_REMOTE_BYTES } from '../../src/probes/remote-exec.js';
 import { ProbeRunner, progressFor } from '../../src/probes/runner.js';
+import { runCli } from '../cli/run-cli.js';
 
 /** A channel that sends `chunks` and then behaves as told when closed. */
 class FakeChannel extends EventEmitter {
@@ -110,11 +111,21 @@ describe('probes are bounded in time', () => {
 
 describe('connections are bounded', () => {
   it('the idle test never opens more than --max-connections, whatever the path', async () => {
-    for (const cap of [2, 3, 7]) {
-      const clock = new SimClock();
-      const p = fakePath({ clock, T: 40, mode: 'silent', lose: (n) => n % 3 === 0 });
-      await clock.run(runIdleTest(p.open, { idleMaxSeconds: 120, clock, maxConnections: cap })).catch(() => undefined);
-      expect(p.opened(), `cap ${cap}`).toBeLessThanOrEqual(cap);
+    // the presence check's logins included (the target gone at the end makes it log in)
+    for (const cap of [3, 4, 7]) {
+      for (const goneAt of [undefined, 50]) {
+        const clock = new SimClock();
+        const p = fakePath({ clock, T: 40, mode: 'silent', lose: (n) => n % 3 === 0, ...(goneAt ? { goneAt } : {}) });
+        await clock.run(runIdleTest(p.open, { idleMaxSeconds: 120, clock, maxConnections: cap })).catch(() => undefined);
+        expect(p.opened(), `cap ${cap}`).toBeLessThanOrEqual(cap);
+      }
     }
+  });
+
+  it('fewer than 3 (an idle connection, the control, a presence check) is refused', async () => {
+    const clock = new SimClock();
+    const p = fakePath({ clock, T: 40, mode: 'silent' });
+    await expect(clock.run(runIdleTest(p.open, { idleMaxSeconds: 60, clock, maxConnections: 2 }))).rejects.toThrow(/at least 3/);
+    expect(runCli(['127.0.0.1', '--max-connections', '2']).code).toBe(2);
   });
 });

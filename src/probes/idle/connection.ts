@@ -4,6 +4,7 @@
 import ssh2 from 'ssh2';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import type { DropKind } from '../../evidence/types.js';
+import { patientTimeout } from '../patient-timer.js';
 import { assertSsh2Internals, destroyTransport, sendKeepalivePing } from './ping.js';
 
 export interface ClosedInfo {
@@ -67,10 +68,11 @@ export function idleConnectionFrom(client: Client): IdleConnection {
         const finish = (v: 'ok' | DropKind) => {
           if (done) return;
           done = true;
-          clearTimeout(timer);
+          cancel();
           resolve(v);
         };
-        const timer = setTimeout(() => finish('silent'), timeoutMs);
+        // silence of the peer, not of this process: a stall here does not make the ping unanswered
+        const cancel = patientTimeout(() => finish('silent'), timeoutMs);
         // a transport that closes first (a FIN while the ping was in flight) says how at once
         void closed.then((c) => finish(c.kind));
         try {
@@ -79,7 +81,7 @@ export function idleConnectionFrom(client: Client): IdleConnection {
             else finish('ok');
           });
         } catch (err) {
-          clearTimeout(timer);
+          cancel();
           done = true;
           throw err;
         }
@@ -141,6 +143,8 @@ export function openIdleWithSsh2(makeConfig: () => ConnectConfig | Promise<Conne
 
 /** A pty shell the shell-idle probe leaves idle. */
 export interface IdleShell {
+  /** The connection the shell runs on (kept alive: it can vouch that the target still answers). */
+  connection: IdleConnection;
   /** Everything the shell prints (stdout and stderr), as it arrives. */
   onOutput(listener: (text: string) => void): void;
   /** Resolves when the shell's channel closes (exit, TMOUT, ChannelTimeout...). */
@@ -171,6 +175,7 @@ export function idleShellFrom(client: Client): Promise<IdleShell> {
       stream.stderr.on('data', emit);
       const channelClosed = new Promise<void>((res) => stream.once('close', () => res()));
       resolve({
+        connection: conn,
         onOutput: (l) => listeners.push(l),
         channelClosed,
         closed: conn.closed,

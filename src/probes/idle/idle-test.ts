@@ -25,17 +25,24 @@
 //  - A keepalive control (ssh2 keepaliveInterval = controlKeepaliveMs) is held through the test
 //    and pinged when the first death is suspected: answered (and never closed) =>
 //    keepaliveSurvived (idleness ends connections, not their age).
+//  - Deaths are read only once the target is known to be still there (presence.ts): before a
+//    result with deaths is reported, when the control dies, and when a new connection fails
+//    after others worked. A target that went away ends the test with TargetLostError; deaths
+//    never become a bracket by the order in which timers happened to fire.
 //
 // Connection bound: a target t must be pinged by about 1.25 t + 10 - (unanswered + suspect + 1)
 // s, so its connection must be fresh by about 0.15 t + 3 s: the targets in flight at any time
 // span idle ages from x to about 7x, ~21 steps of 10%, plus the 2-s steps under 20 s and the
 // confirmations. Measured on a simulated path for every T from 1.3 s to 700 s: at most 26-30
 // connections (keepalive control included) whatever T and idleMax, fewer for short tests.
-// `maxConnections` (default DEFAULT_MAX_CONNECTIONS = 40) caps the total; below the need the
-// test stays correct but slower, and a refusal (rate limit) lowers the cap and says so in `note`.
+// `maxConnections` (default DEFAULT_MAX_CONNECTIONS = 40, at least MIN_CONNECTIONS) caps the
+// total, the presence check's login included; below the need the test stays correct but slower,
+// and a refusal (rate limit) lowers the cap and says so in `note`.
 import type { DropKind, IdleConnectionTrace, IdleMeasurement } from '../../evidence/types.js';
 import { matchMiddleboxDefault } from '../../engine/values.js';
 import type { IdleConnection, OpenIdleConnection } from './connection.js';
+import { DEFAULT_MAX_CONNECTIONS, MIN_CONNECTIONS } from './limits.js';
+import { TargetLostError, TargetPresence, type Presence } from './presence.js';
 import {
   bracketFrom,
   dominantKind,
@@ -49,20 +56,10 @@ import {
   type Timing,
 } from './schedule.js';
 
-export const DEFAULT_MAX_CONNECTIONS = 40;
 export const DEFAULT_UNANSWERED_MS = 5000;
 export const DEFAULT_CONTROL_KEEPALIVE_MS = 2000;
 const MAX_OPENING = 3;
 
-/**
- * The target went away during the test: the kept-alive control connection ended and a new
- * connection then failed too (sshd stopped, the host went down, the path failed). What ended
- * the idle connections with it was not idleness, so no bracket is reported; the message says
- * what had been measured until then.
- */
-export class TargetLostError extends Error {
-  override name = 'TargetLostError';
-}
 
 export interface IdleProgress {
   elapsed: number;
@@ -89,6 +86,10 @@ export interface IdleTestOptions {
   controlKeepaliveMs?: number;
   /** Simulated time for tests and the benchmark. */
   clock?: Clock;
+  /** Shared with the shell-idle check (one verdict on the target for the whole run); else the test's own. */
+  presence?: TargetPresence;
+  /** What the test does, a line per event (-v): connections, pings, deaths, checks. */
+  debug?: (line: string) => void;
 }
 
 interface Slot {
@@ -108,12 +109,19 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   const clock = opts.clock ?? realClock;
   const idleMax = opts.idleMaxSeconds;
   if (!(idleMax > 0)) throw new Error('runIdleTest: idleMaxSeconds must be > 0');
-  let cap = Math.max(2, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  if (opts.maxConnections !== undefined && opts.maxConnections < MIN_CONNECTIONS) {
+    throw new Error(`runIdleTest: maxConnections must be at least ${MIN_CONNECTIONS}`);
+  }
+  const maxLogins = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  // the idle connections and the control leave one login for a presence check
+  let cap = maxLogins - 1;
   const W = (opts.unansweredMs ?? DEFAULT_UNANSWERED_MS) / 1000;
   let suspect = (opts.suspectMs ?? 1000) / 1000;
   const timing = (): Timing => ({ unanswered: W, suspect });
   const start = clock.now();
   const now = () => (clock.now() - start) / 1000;
+  const debug = (line: string) => opts.debug?.(`idle: ${round2(now())} s: ${line}`);
+  const presence = opts.presence ?? new TargetPresence(open, { pingTimeoutMs: Math.max(W, 5) * 1000, now, debug: (l) => debug(l) });
 
   const slots: Slot[] = [];
   const results: ProbeResult[] = [];
@@ -167,58 +175,53 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   };
 
   let refused: { after: number; code: string } | undefined;
+  // a new connection failed after others worked: a rate limit (ufw limit, MaxStartups...), or
+  // the target went away; no new connection until the presence check has said which
+  let openFailureCheck: Promise<void> | undefined;
   const onOpenFailure = (err: Error) => {
+    const code = (err as { code?: unknown }).code;
+    debug(`opening a connection failed: ${err.message}`);
     if (opened === 0) {
-      fatal ??= err;
-    } else if ((err as { code?: unknown }).code === 'ENOKEEPALIVE') {
+      // the others still being opened may work; with none, there is nothing to measure with
+      if (opening === 0) fatal ??= err;
+    } else if (code === 'ENOKEEPALIVE') {
       // one new connection's first ping was lost: drop that connection, nothing more
-    } else {
-      // a refusal after some connections worked: a rate limit (ufw limit, MaxStartups...); go on with fewer
-      const code = (err as { code?: unknown }).code;
-      refused ??= { after: opened, code: typeof code === 'string' ? code : err.message };
-      cap = Math.min(cap, started);
+    } else if (!openFailureCheck) {
+      const failedAt = logins();
+      openFailureCheck = presence.check(`a new connection failed: ${err.message}`).then((p) => {
+        if (p.present !== false) {
+          // the target is there (or nothing says otherwise): go on with fewer
+          refused ??= { after: opened, code: typeof code === 'string' ? code : err.message };
+          cap = Math.min(cap, failedAt);
+        }
+        openFailureCheck = undefined;
+        wake();
+      });
     }
     wake();
   };
 
   // ---- is the target still there? ----
-  // Checked once the kept-alive control has died: an idle timeout or an age limit leaves new
-  // connections working; a stopped sshd, a host that went down or a dead path does not.
-  let reach: { done: boolean; error?: Error; at: number } | undefined;
-  let reachCheck: Promise<void> | undefined;
-  const checkReach = (): Promise<void> => {
-    // within the cap like every other connection (at the cap, the test ends as it would have)
-    if (reachCheck === undefined && started >= cap) reachCheck = Promise.resolve();
-    reachCheck ??= (async () => {
-      const r: { done: boolean; error?: Error; at: number } = { done: false, at: now() };
-      reach = r;
-      opening++;
-      started++;
-      try {
-        const { conn } = await openOne(0);
-        opened++;
-        conn.end();
-      } catch (e) {
-        r.error = e instanceof Error ? e : new Error(String(e));
-      } finally {
-        opening--;
-      }
-      r.done = true;
-      wake();
-    })();
-    return reachCheck;
-  };
-  const lostError = (): TargetLostError => {
+  // Asked when the kept-alive control dies and before deaths are reported: an idle timeout or an
+  // age limit leaves the target answering; a stopped sshd, a host that went down or a dead path
+  // does not.
+  let controlDeathChecked = false;
+  const lostError = (p: Presence & { present: false }): TargetLostError => {
     const c = control;
     const b = bracketFrom(results);
-    const how = c?.kind ? `${c.kind}${c.reason ? `: ${c.reason}` : ''}` : 'no answer';
+    const ended = c?.diedAt !== undefined ? `the kept-alive control connection ended (${c.kind ?? 'no answer'}${c.reason ? `: ${c.reason}` : ''})` : `${b.deaths.length + b.ignored.length} idle connection(s) ended`;
     const answered = b.low > 0 ? `idle periods up to ${round2(b.low)} s were answered` : 'no idle period had been answered yet';
     return new TargetLostError(
-      `the target went away during the test (noticed ${round2(reach?.at ?? now())} s in): the kept-alive control connection ended (${how}) ` +
-        `and a new connection failed (${reach?.error?.message ?? 'no answer'}): sshd stopped, the host went down or the path to it failed. ` +
+      `the target went away during the test (noticed ${round2(p.at)} s in): ${ended} and a new connection failed (${p.error}): sshd stopped, the host went down or the path to it failed. ` +
         `Until then ${answered}; the connections that ended with it say nothing about an idle timeout, so none is reported`,
     );
   };
+  presence.onGone(() => wake());
+  const logins = () => started + presence.logins;
+  presence.limitLogins(() => logins() < maxLogins);
+  // the presence clock's time of the last death: a check must start after it to speak for it
+  let lastDeathMark = -Infinity;
+  const deathNoticed = () => (lastDeathMark = presence.now());
 
   let controlTried = false;
   const openControl = () => {
@@ -232,11 +235,16 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         if (finished) return conn.end();
         control = { conn, openedAt: freshAt, trace: { id: 0, openedAt: round2(freshAt), pings: [] } };
         const c = control;
+        const unvouch = presence.vouch(conn);
+        debug('the kept-alive control connection is open');
         void conn.closed.then((info) => {
+          unvouch();
           if (info.local || c.diedAt !== undefined) return;
           c.diedAt = now();
           c.kind = info.kind;
           c.reason = info.reason;
+          deathNoticed();
+          debug(`the kept-alive control connection ended (${info.kind}${info.reason ? `: ${info.reason}` : ''})`);
           wake();
         });
         wake();
@@ -259,6 +267,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         const slot: Slot = { id: nextId++, conn, state: 'idle', freshAt, trace: { id: 0, openedAt: round2(freshAt), pings: [] } };
         slot.trace.id = slot.id;
         slots.push(slot);
+        debug(`connection #${slot.id} is open`);
         void conn.closed.then((info) => {
           if (info.local || slot.state !== 'idle') return; // pings report their own deaths
           const t = now();
@@ -274,6 +283,8 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   };
 
   const die = (slot: Slot, r: ProbeResult) => {
+    deathNoticed();
+    debug(`connection #${slot.id} died after ${round2(r.age)} s idle (${r.kind ?? '?'}${r.reason ? `: ${r.reason}` : ''})`);
     slot.state = 'dead';
     slot.inflight = undefined;
     results.push(r);
@@ -289,6 +300,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
     const age = sentAt - slot.freshAt;
     slot.state = 'pinging';
     slot.inflight = { age, sentAt };
+    debug(`ping #${slot.id} after ${round2(age)} s idle`);
     const settle = async () => {
       const r = await slot.conn.ping(W * 1000);
       if (slot.state !== 'pinging') return;
@@ -300,6 +312,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         maxRtt = Math.max(maxRtt, t - sentAt);
         results.push({ conn: slot.id, age, ok: true, at: sentAt });
         slot.trace.pings.push({ atIdle: round2(age), at: round2(sentAt), ok: true });
+        debug(`ping #${slot.id} answered after ${round2(age)} s idle`);
         wake();
         return;
       }
@@ -322,7 +335,9 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
     const c = control!;
     controlCheckAt = now();
     const sentAt = controlCheckAt;
+    debug('ping of the kept-alive control connection');
     controlCheck = c.conn.ping(W * 1000).then((r) => {
+      debug(`the kept-alive control connection ${r === 'ok' ? 'answered' : `did not answer (${r})`}`);
       c.trace.pings.push({ atIdle: 0, at: round2(sentAt), ok: r === 'ok', ...(r === 'ok' ? {} : { kind: r }) });
       return r;
     });
@@ -359,8 +374,11 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
   try {
     for (;;) {
       if (fatal) throw fatal;
-      if (reach?.error) throw lostError();
-      if (control?.diedAt !== undefined && !reachCheck) void checkReach();
+      if (presence.gone) throw lostError(presence.gone);
+      if (control?.diedAt !== undefined && !controlDeathChecked) {
+        controlDeathChecked = true;
+        void presence.check('the kept-alive control connection ended');
+      }
       if (opts.signal?.aborted) {
         finishedBy = 'aborted';
         break;
@@ -391,7 +409,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         finishedBy = 'limit';
         break;
       }
-      if (!idle.length && !inflight.length && !opening && started >= cap) {
+      if (!idle.length && !inflight.length && !opening && !openFailureCheck && logins() >= cap) {
         finishedBy = 'exhausted';
         break;
       }
@@ -440,11 +458,11 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       for (const s of fresh) wakeAt = Math.min(wakeAt, s.inflight!.sentAt + suspect);
 
       // opening more connections: the keepalive control first
-      if (!controlTried && opening < MAX_OPENING && started < cap && opened > 0) {
+      if (!controlTried && opening < MAX_OPENING && logins() < cap && opened > 0 && !openFailureCheck) {
         openControl();
         continue;
       }
-      if (opening < MAX_OPENING && started < cap) {
+      if (opening < MAX_OPENING && logins() < cap && !openFailureCheck) {
         let openNow = false;
         if (high === null && !doubtful.length) {
           const advice = forecast({
@@ -458,7 +476,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
             idleMax,
             timing: timing(),
             openEstimate: openEstimate(),
-            maxNew: cap - started,
+            maxNew: cap - logins(),
             parallel: MAX_OPENING,
           });
           if (advice.open === 'now') openNow = true;
@@ -501,6 +519,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         if (r !== 'ok' && control.diedAt === undefined) {
           control.diedAt = controlCheckAt;
           control.kind = r;
+          deathNoticed();
         }
       }
       if (control.diedAt !== undefined) {
@@ -510,10 +529,13 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
         if (control.reason) control.trace.reason = control.reason;
       }
       if (b.high !== null) keepaliveSurvived = control.diedAt === undefined;
-      if (control.diedAt !== undefined && finishedBy !== 'aborted') {
-        await checkReach();
-        if (reach?.error) throw lostError();
-      }
+    }
+    // deaths are reported only if the target is still there after the last of them
+    const died = results.some((r) => !r.ok) || control?.diedAt !== undefined;
+    if (died && finishedBy !== 'aborted') {
+      const p = await presence.check('before reporting the connections that ended', lastDeathMark);
+      if (p.present === false) throw lostError(p);
+      if (p.present === null) throw new Error(`the connections that ended could not be checked against the target: ${p.error} (raise --max-connections)`);
     }
     const wallSeconds = Math.round(now() * 10) / 10;
 
@@ -551,7 +573,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
       dropAfterSeconds,
       dropKind: kind,
       keepaliveSurvived,
-      connections: opened,
+      connections: opened + presence.opened,
       testedUpToSeconds: b.high !== null ? floor2(maxTested) : floor2(b.low),
       wallSeconds,
       controlDiedAfterSeconds,
@@ -562,6 +584,7 @@ export async function runIdleTest(open: OpenIdleConnection, opts: IdleTestOption
     if (notes.length) m.note = notes.join('; ');
     lastBracket = dropAfterSeconds;
     progress();
+    debug(`done: ${m.verdict}${dropAfterSeconds ? ` between ${dropAfterSeconds.low} and ${dropAfterSeconds.high} s idle (${kind ?? '?'})` : ''}`);
     return m;
   } finally {
     cancelTicker?.();

@@ -4,6 +4,7 @@
 // the whole connection closing.
 import type { ShellIdleMeasurement } from '../../evidence/types.js';
 import type { IdleShell, OpenIdleShell } from './connection.js';
+import { TargetLostError, type TargetPresence } from './presence.js';
 
 /** bash/ksh "timed out waiting for input: auto-logout", tcsh "auto-logout", zsh "zsh: timeout". */
 export const TMOUT_PATTERN = /timed out waiting for input: auto-logout|\bauto-logout\b|\bzsh: timeout\b/i;
@@ -15,6 +16,12 @@ export interface ShellIdleOptions {
   keepaliveIntervalMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: { elapsed: number }) => void;
+  /**
+   * Asked when the shell's whole connection closed: a target that went away is not a shell or
+   * session limit (TargetLostError then). The kept-alive shell vouches for the target meanwhile.
+   */
+  presence?: TargetPresence;
+  debug?: (line: string) => void;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -28,6 +35,10 @@ export async function runShellIdle(openShell: OpenIdleShell, opts: ShellIdleOpti
   const shell: IdleShell = await openShell({ keepaliveIntervalMs: opts.keepaliveIntervalMs ?? 5000 });
   const t0 = performance.now();
   const now = () => (performance.now() - t0) / 1000;
+  const debug = (line: string) => opts.debug?.(`shell-idle: ${Math.round(now() * 100) / 100} s: ${line}`);
+  debug('the idle shell is open');
+  const unvouch = opts.presence?.vouch(shell.connection);
+  void shell.closed.then(() => unvouch?.());
   let lastOutput = 0;
   let tail = '';
   let message: { text: string; at: number; idle: number } | null = null;
@@ -66,6 +77,7 @@ export async function runShellIdle(openShell: OpenIdleShell, opts: ShellIdleOpti
     ]);
     const eventAt = now();
     const idleAtEvent = eventAt - lastOutput;
+    debug(`ended by: ${first}`);
     if (first === 'timeout' || first === 'aborted') {
       return { verdict: 'survived', afterSeconds: null, how: null, message: null, testedUpToSeconds: round1(first === 'timeout' ? opts.maxSeconds : eventAt) };
     }
@@ -77,6 +89,12 @@ export async function runShellIdle(openShell: OpenIdleShell, opts: ShellIdleOpti
     const msg = message as { text: string; at: number; idle: number } | null;
     if (msg) {
       return { verdict: 'closed', afterSeconds: round1(msg.idle), how: 'tmout-message', message: msg.text, testedUpToSeconds: round1(opts.maxSeconds) };
+    }
+    if (connectionClosed && opts.presence) {
+      const p = await opts.presence.check("the idle shell's connection closed");
+      if (p.present === false) {
+        throw new TargetLostError(`the target went away during the check (its connection closed after ${round1(idleAtEvent)} s idle, and a new connection failed: ${p.error})`);
+      }
     }
     return {
       verdict: 'closed',
