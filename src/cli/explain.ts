@@ -1,40 +1,44 @@
-import { evidenceFromFiles } from '../evidence/assemble.js';
 import { diagnose } from '../engine/evaluate.js';
 import { loadRules } from '../engine/load.js';
-import { buildReport, exitCodeOf } from '../report/model.js';
 import { UsageError } from '../errors.js';
+import { evidenceFromInputs, type InputSpec } from '../inputs/read.js';
+import { buildReport, exitCodeOf } from '../report/model.js';
 import { emit } from './output.js';
 import { outputOptions, type ExplainArgs } from './options.js';
+
+/** The inputs of `explain`: positional files, then each flag's files with their hint; stdin when piped and nothing else is given. */
+export function inputSpecs(args: ExplainArgs, stdinIsTty: boolean): InputSpec[] {
+  const specs: InputSpec[] = (args.files ?? []).map((path) => ({ path }));
+  const flagged: Array<[string[] | undefined, InputSpec['hint']]> = [
+    [args.clientLog, 'client-log'],
+    [args.serverLog, 'server-log'],
+    [args.sshConfig, 'ssh-config'],
+    [args.sshG, 'ssh-G'],
+    [args.sshdConfig, 'sshd-config'],
+    [args.sshdT, 'sshd-T'],
+  ];
+  for (const [paths, hint] of flagged) for (const path of paths ?? []) specs.push({ path, ...(hint ? { hint } : {}) });
+  if (specs.length === 0 && !stdinIsTty) specs.push({ path: '-' });
+  if (specs.length === 0) {
+    throw new UsageError('explain needs evidence: files (logs, configs, a pasted ticket, a saved bundle) or standard input, e.g. `pbpaste | ssh-doctor explain`');
+  }
+  return specs;
+}
 
 export async function runExplain(args: ExplainArgs): Promise<number> {
   const startedAt = new Date();
   const rules = loadRules(args.rules ?? []);
-  const files = {
-    ...(args.bundle ? { bundle: args.bundle } : {}),
-    clientLogs: args.clientLog ?? [],
-    serverLogs: args.serverLog ?? [],
-    ...(args.sshConfig ? { sshConfig: args.sshConfig } : {}),
-    ...(args.sshG ? { sshG: args.sshG } : {}),
-    ...(args.sshdConfig ? { sshdConfig: args.sshdConfig } : {}),
-    ...(args.sshdT ? { sshdT: args.sshdT } : {}),
-    ...(args.host ? { host: args.host } : {}),
-  };
-  if (!files.bundle && files.clientLogs.length === 0 && files.serverLogs.length === 0 && !files.sshConfig && !files.sshG && !files.sshdConfig && !files.sshdT) {
-    throw new UsageError('explain needs evidence: a bundle, or --client-log / --server-log / --ssh-config / --ssh-G / --sshd-config / --sshd-T');
-  }
-  if (files.serverLogs.filter((p) => p === '-').length > 1) throw new UsageError("--server-log - (stdin) can be given once");
-  const ev = await evidenceFromFiles(files, startedAt);
-  let diagnosis: ReturnType<typeof diagnose>;
-  let report: ReturnType<typeof buildReport>;
+  const specs = inputSpecs(args, Boolean(process.stdin.isTTY));
+  const hasBundle = specs.some((s) => s.path.endsWith('.json'));
+  const ev = await evidenceFromInputs(specs, { ...(args.host ? { host: args.host } : {}), now: startedAt });
   try {
-    diagnosis = diagnose(ev, rules);
-    report = buildReport(ev, diagnosis, { startedAt, redact: args.redact });
+    const report = buildReport(ev, diagnose(ev, rules), { startedAt, redact: args.redact });
     await emit(report, ev, outputOptions(args));
+    return exitCodeOf(report);
   } catch (e) {
     // A saved bundle is input: data the schema lets through but the engine cannot use is bad
     // input (exit 2, one line), not an internal error.
-    if (!files.bundle || e instanceof UsageError) throw e;
-    throw new UsageError(`evidence bundle ${files.bundle} holds data ssh-doctor cannot use (${e instanceof Error ? e.message : String(e)})`);
+    if (!hasBundle || e instanceof UsageError) throw e;
+    throw new UsageError(`the evidence bundle holds data ssh-doctor cannot use (${e instanceof Error ? e.message : String(e)})`);
   }
-  return exitCodeOf(report);
 }

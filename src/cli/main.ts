@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   const run = (p: Promise<number> | number) => Promise.resolve(p).then((c) => void (code = c));
   const parser = commonOptions(yargs(joinStdinDash(argv)))
     .scriptName('ssh-doctor')
-    .usage('$0 <host> | explain [bundle.json] | demo | rules list|test\n\nExplains why SSH sessions drop: causes ranked, with evidence and fixes.')
+    .usage('$0 <host> | explain [FILE...] | demo | rules list|test\n\nExplains why SSH sessions drop: causes ranked, with evidence and fixes.')
     .command(
       '$0 <host>',
       'diagnose a host live: reach it as your own ssh would, run read-only probes, rank the causes',
@@ -43,8 +43,8 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
-      'explain [bundle]',
-      'diagnose offline from logs and configs a user collected, or from a saved evidence bundle',
+      'explain [files..]',
+      'diagnose offline from whatever you have: logs, configs, listings, a pasted ticket, a saved evidence bundle',
       (y) => explainCommand(y),
       (a) => run(import('./explain.js').then((c) => c.runExplain(a))),
     )

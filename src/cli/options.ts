@@ -91,25 +91,29 @@ export function targetOptions<T>(y: Argv<T>): Argv<T & TargetArgs> {
 }
 
 export interface ExplainArgs extends CommonArgs {
-  bundle?: string;
+  files?: string[];
   clientLog?: string[];
   serverLog?: string[];
-  sshConfig?: string;
-  sshG?: string;
-  sshdConfig?: string;
-  sshdT?: string;
+  sshConfig?: string[];
+  sshG?: string[];
+  sshdConfig?: string[];
+  sshdT?: string[];
   host?: string;
 }
 
 export function explainCommand(y: Argv<CommonArgs>): Argv<ExplainArgs> {
   return y
-    .positional('bundle', { type: 'string', describe: 'a saved evidence bundle (--save-evidence) to re-run' })
-    .option('client-log', { type: 'string', array: true, describe: 'client ssh -v/-vv/-vvv transcript (repeatable)' })
-    .option('server-log', { type: 'string', array: true, describe: "server sshd log: auth.log, secure, journalctl -u ssh, sshd -E (repeatable; '-' = stdin)" })
-    .option('ssh-config', { type: 'string', describe: 'client ssh_config file (resolved for --host)' })
-    .option('ssh-G', { type: 'string', describe: 'saved output of ssh -G host' })
-    .option('sshd-config', { type: 'string', describe: 'server sshd_config file' })
-    .option('sshd-T', { type: 'string', describe: 'saved output of sshd -T' })
+    .positional('files', {
+      type: 'string',
+      array: true,
+      describe: "anything you have: logs of any client or server, configs, firewall listings, a pasted ticket, a saved evidence bundle ('-' = stdin; stdin is read when piped)",
+    })
+    .option('client-log', { type: 'string', array: true, describe: "a client transcript: ssh -v/-vv/-vvv, or another client's output (repeatable; '-' = stdin)" })
+    .option('server-log', { type: 'string', array: true, describe: "a server log: auth.log, secure, journalctl -u ssh, sshd -E (repeatable; '-' = stdin)" })
+    .option('ssh-config', { type: 'string', array: true, describe: "client ssh_config (resolved for --host; without one, for every host; '-' = stdin)" })
+    .option('ssh-G', { type: 'string', array: true, describe: "saved output of ssh -G host ('-' = stdin)" })
+    .option('sshd-config', { type: 'string', array: true, describe: "server sshd_config ('-' = stdin)" })
+    .option('sshd-T', { type: 'string', array: true, describe: "saved output of sshd -T ('-' = stdin)" })
     .option('host', { type: 'string', describe: 'target whose Host/Match blocks apply in a raw ssh_config' }) as unknown as Argv<ExplainArgs>;
 }
 

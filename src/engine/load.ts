@@ -1,46 +1,14 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readYamlData } from '../data-file.js';
 import { RuleFileError, UsageError } from '../errors.js';
-import { BUILTIN_RULES, SCHEMA_DIR } from '../paths.js';
+import { BUILTIN_RULES } from '../paths.js';
 import { factsRead } from './conditions.js';
 import { FACT_PREFIXES } from './facts.js';
 import type { Condition, Rule } from './rule.js';
 import { placeholders } from './template.js';
 
 const MAX_RULE_BYTES = 256 * 1024;
-
-let validator: ReturnType<Ajv['compile']> | undefined;
-function validate(data: unknown): ErrorObject[] {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, 'rule.schema.json'), 'utf8')) as object;
-    validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
-  }
-  return validator(data) ? [] : [...(validator.errors ?? [])];
-}
-
-/** Picks the most telling schema error: the deepest one, since oneOf reports every branch. */
-function describe(errors: ErrorObject[]): { field: string; problem: string } {
-  const meaningful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
-  const best = [...(meaningful.length ? meaningful : errors)].sort(
-    (a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length,
-  )[0] as ErrorObject;
-  const path = best.instancePath
-    .split('/')
-    .filter(Boolean)
-    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
-    .join('')
-    .replace(/^\./, '');
-  const extra = best.keyword === 'additionalProperties' ? ` (${String(best.params['additionalProperty'])})` : '';
-  const allowed = best.keyword === 'enum' ? ` (${(best.params['allowedValues'] as unknown[]).join(', ')})` : '';
-  return { field: path || '(top level)', problem: `${best.message ?? 'invalid'}${extra}${allowed}` };
-}
-
-function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel.startsWith('..') ? file : rel;
-}
 
 function checkFacts(file: string, field: string, names: string[]): void {
   for (const n of names) {
@@ -115,33 +83,7 @@ function checkCondition(file: string, field: string, cond: Condition): void {
 
 /** Reads and checks one rule file. Everything a rule says is data; nothing in it is executed. */
 export function loadRuleFile(path: string): Rule {
-  const file = displayPath(path);
-  let text: string;
-  try {
-    if (statSync(path).size > MAX_RULE_BYTES) throw new RuleFileError(file, '', `larger than ${MAX_RULE_BYTES} bytes`);
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if (e instanceof RuleFileError) throw e;
-    throw new RuleFileError(file, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line;
-    throw new RuleFileError(file, line ? `line ${line}` : '', `YAML: ${err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`);
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 50 });
-  } catch (e) {
-    // an alias bomb ("Excessive alias count"), a tag the YAML library refuses...
-    throw new RuleFileError(file, '', `YAML: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
-  }
-  const errors = validate(data);
-  if (errors.length > 0) {
-    const { field, problem } = describe(errors);
-    throw new RuleFileError(file, field, problem);
-  }
+  const { file, data } = readYamlData(path, { schema: 'rule.schema.json', maxBytes: MAX_RULE_BYTES, fail: (f, field, problem) => new RuleFileError(f, field, problem) });
   const rule = { ...(data as Omit<Rule, 'file'>), file };
   if (basename(path).replace(/\.ya?ml$/, '') !== rule.id) {
     throw new RuleFileError(file, 'id', `must match the file name (${basename(path)})`);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { evidenceFromFiles, type EvidenceFiles } from '../evidence/assemble.js';
+import { evidenceFromInputs, type InputSpec } from '../inputs/read.js';
 import { UsageError } from '../errors.js';
 import { diagnose } from './evaluate.js';
 import type { Diagnosis, Rule } from './rule.js';
@@ -38,15 +38,18 @@ export interface CaseResult {
   problems: string[];
 }
 
-const EVIDENCE_FILES: Array<[RegExp, keyof EvidenceFiles]> = [
-  [/^client.*\.log$/, 'clientLogs'],
-  [/^(server|auth|secure|journal|sshd).*\.log$/, 'serverLogs'],
-  [/^ssh_config$/, 'sshConfig'],
-  [/^ssh-G\.txt$/, 'sshG'],
-  [/^sshd_config$/, 'sshdConfig'],
-  [/^sshd-T\.txt$/, 'sshdT'],
+/** A fixture's files, by name: each read as the flag for its kind would read it. */
+const EVIDENCE_FILES: Array<[RegExp, InputSpec['hint']]> = [
+  [/^client.*\.log$/, 'client-log'],
+  [/^(server|auth|secure|journal|sshd).*\.log$/, 'server-log'],
+  [/^ssh_config$/, 'ssh-config'],
+  [/^ssh-G\.txt$/, 'ssh-G'],
+  [/^sshd_config$/, 'sshd-config'],
+  [/^sshd-T\.txt$/, 'sshd-T'],
   [/^bundle\.json$/, 'bundle'],
 ];
+/** Other files of a case (`paste.txt`, `putty.log`...) are read as `explain FILE` reads them: for what they are. */
+const OTHER_EVIDENCE = /\.(?:txt|log)$/;
 
 export function findCases(fixturesDir: string): string[] {
   const out: string[] = [];
@@ -67,18 +70,17 @@ export function findCases(fixturesDir: string): string[] {
   return out;
 }
 
-export function filesOf(dir: string, host?: string): EvidenceFiles {
-  const files: EvidenceFiles = {};
+/** A case's files as flags would give them; with `positional`, as bare `explain FILE...` arguments (read for what they are). */
+export function filesOf(dir: string, opts: { positional?: boolean } = {}): InputSpec[] {
+  const specs: InputSpec[] = [];
   for (const name of readdirSync(dir).sort()) {
-    for (const [re, key] of EVIDENCE_FILES) {
-      if (!re.test(name)) continue;
-      const path = join(dir, name);
-      if (key === 'clientLogs' || key === 'serverLogs') (files[key] ??= []).push(path);
-      else if (key !== 'host') files[key] = path;
-    }
+    const path = join(dir, name);
+    const known = EVIDENCE_FILES.find(([re]) => re.test(name));
+    if (known && !opts.positional) specs.push({ path, hint: known[1] });
+    else if (known) specs.push({ path });
+    else if (OTHER_EVIDENCE.test(name)) specs.push({ path });
   }
-  if (host) files.host = host;
-  return files;
+  return specs;
 }
 
 function readExpectation(dir: string): Expectation {
@@ -104,7 +106,7 @@ export async function runCase(dir: string, rules: Rule[], root: string): Promise
   for (const id of [expect.fires, ...(expect.not ?? [])]) {
     if (id && !known.has(id)) problems.push(`expect.yaml names unknown cause "${id}"`);
   }
-  const ev = await evidenceFromFiles(filesOf(dir, expect.host), new Date('2026-11-24T12:00:00Z'));
+  const ev = await evidenceFromInputs(filesOf(dir), { now: new Date('2026-11-24T12:00:00Z'), ...(expect.host ? { host: expect.host } : {}) });
   const diagnosis = diagnose(ev, rules);
   const ids = diagnosis.causes.map((c) => c.id);
   if (expect.fires) {

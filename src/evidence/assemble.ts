@@ -1,36 +1,16 @@
+// Loading what a user hands over as files: the checks every input gets (a regular text file),
+// saved evidence bundles (schema, sanity), and the reader of a pasted config's Includes.
 import { readFile, readdir, stat, open } from 'node:fs/promises';
 import { dirname, relative, resolve, isAbsolute, join as joinPath } from 'node:path';
-import { homedir } from 'node:os';
 import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { SCHEMA_DIR } from '../paths.js';
-import { ClientLogParser } from '../parsers/client-log.js';
-import { streamLines } from '../parsers/lines.js';
-import { ServerLogParser } from '../parsers/server-log.js';
-import { parseSshG } from '../parsers/ssh-G.js';
-import { resolveSshConfig } from '../parsers/ssh-config.js';
-import { parseSshdConfig } from '../parsers/sshd-config.js';
-import { parseSshdT } from '../parsers/sshd-T.js';
-import { EventCollector } from './collector.js';
-import { EVENT_TYPES, EVIDENCE_FORMAT, emptyEvidence, type Evidence, type InputFile } from './types.js';
-
-/** The files a user can hand to `explain` (every one optional; logs repeatable). */
-export interface EvidenceFiles {
-  bundle?: string;
-  clientLogs?: string[];
-  serverLogs?: string[];
-  sshConfig?: string;
-  sshG?: string;
-  sshdConfig?: string;
-  sshdT?: string;
-  /** The target whose Host/Match blocks apply in a raw ssh_config. */
-  host?: string;
-}
+import { EVENT_TYPES, EVIDENCE_FORMAT, type Evidence } from './types.js';
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
+export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
 function code(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
@@ -40,7 +20,7 @@ function code(e: unknown): string {
  * Checks a file exists, is a regular file and is text. Binary files (a NUL in the first 8 KiB)
  * and empty files are refused: parsing them would only produce an empty, misleading report.
  */
-async function checkTextFile(path: string, what: string): Promise<void> {
+export async function checkTextFile(path: string, what: string): Promise<void> {
   if (path === '-') return;
   let size: number;
   try {
@@ -68,22 +48,21 @@ async function checkTextFile(path: string, what: string): Promise<void> {
   if (head.includes(0)) throw new UsageError(`${what} ${path} is a binary file, not text`);
 }
 
-async function readConfigText(path: string, what: string): Promise<string> {
-  await checkTextFile(path, what);
-  const st = await stat(path);
-  if (st.size > MAX_CONFIG_BYTES) throw new UsageError(`${what} ${path} is larger than ${MAX_CONFIG_BYTES} bytes`);
-  return readFile(path, 'utf8');
-}
-
 let bundleValidator: ReturnType<Ajv['compile']> | undefined;
 
 export async function loadBundle(path: string): Promise<Evidence> {
   await checkTextFile(path, 'evidence bundle');
   const st = await stat(path);
   if (st.size > MAX_BUNDLE_BYTES) throw new UsageError(`evidence bundle ${path} is larger than ${MAX_BUNDLE_BYTES} bytes`);
+  return parseBundleText(await readFile(path, 'utf8'), path);
+}
+
+/** A bundle from its JSON text (`name` is the file, or "standard input", for messages). */
+export function parseBundleText(text: string, name: string): Evidence {
+  const path = name;
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(path, 'utf8'));
+    data = JSON.parse(text);
   } catch (e) {
     throw new UsageError(`evidence bundle ${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
@@ -160,111 +139,12 @@ function sanityProblem(data: unknown): string | null {
 }
 
 /**
- * Builds one evidence bundle from the files a user collected. Logs are streamed; repeated
- * events are aggregated, so memory does not grow with the size of a log.
- */
-export async function evidenceFromFiles(files: EvidenceFiles, now: Date = new Date()): Promise<Evidence> {
-  const ev = files.bundle ? await loadBundle(files.bundle) : emptyEvidence(now);
-  const collector = new EventCollector();
-  collector.merge(ev.events);
-  const inputs: InputFile[] = [...ev.inputs];
-  const lastEvent = { ...ev.lastEvent };
-
-  const transcripts: Array<{ tos?: string; authenticated: boolean }> = [];
-  for (const path of files.clientLogs ?? []) {
-    await checkTextFile(path, 'client log');
-    const parser = new ClientLogParser(path, collector);
-    try {
-      await streamLines(path, parser);
-    } catch (e) {
-      throw new UsageError(`cannot read client log ${path}: ${code(e)}`);
-    }
-    const r = parser.result();
-    transcripts.push(r);
-    inputs.push({ source: path, kind: 'client-log', lines: r.lines, recognised: r.recognised, unparsed: r.unparsed });
-    ev.client.openssh ??= r.openssh;
-    if (r.serverSoftware) ev.server.openssh ??= r.serverSoftware;
-    if (r.host && !files.host) files = { ...files, host: r.host };
-  }
-  for (const path of files.serverLogs ?? []) {
-    await checkTextFile(path, 'server log');
-    let reference = now;
-    if (path !== '-') reference = (await stat(path)).mtime;
-    const parser = new ServerLogParser(path === '-' ? 'stdin' : path, collector, { reference });
-    try {
-      await streamLines(path, parser);
-    } catch (e) {
-      throw new UsageError(`cannot read server log ${path}: ${code(e)}`);
-    }
-    const r = parser.result();
-    inputs.push({
-      source: path === '-' ? 'stdin' : path,
-      kind: 'server-log',
-      lines: r.lines,
-      recognised: r.recognised,
-      unparsed: r.unparsed,
-      ...(r.dating ? { dating: r.dating } : {}),
-    });
-    if (r.openssh && (!ev.server.openssh || r.openssh.startsWith('OpenSSH_'))) ev.server.openssh = r.openssh;
-  }
-  Object.assign(lastEvent, collector.lastEvent());
-
-  if (files.sshG) {
-    const { config, stats } = parseSshG(await readConfigText(files.sshG, 'ssh -G output'));
-    ev.client.config = config;
-    inputs.push({ source: files.sshG, kind: 'ssh-G', ...stats });
-  } else if (files.sshConfig) {
-    await checkTextFile(files.sshConfig, 'ssh config');
-    const host = files.host ?? ev.target?.host;
-    if (!host) throw new UsageError('a raw ssh_config needs a target: give --host NAME (or a client log that names the host)');
-    const reader = pastedReader(files.sshConfig, [joinPath(homedir(), '.ssh'), '/etc/ssh']);
-    const { config, stats, warnings } = await wrapRead(() => resolveSshConfig(files.sshConfig as string, host, reader), 'ssh config', files.sshConfig);
-    ev.client.config = config;
-    ev.errors.push(...warnings.map((w) => `ssh config: ${w}`));
-    inputs.push({ source: files.sshConfig, kind: 'ssh-config', ...stats });
-  }
-  if (files.sshdT) {
-    const { config, stats } = parseSshdT(await readConfigText(files.sshdT, 'sshd -T output'));
-    ev.server.config = config;
-    inputs.push({ source: files.sshdT, kind: 'sshd-T', ...stats });
-  } else if (files.sshdConfig) {
-    await checkTextFile(files.sshdConfig, 'sshd config');
-    const reader = pastedReader(files.sshdConfig, ['/etc/ssh']);
-    const { config, stats, warnings } = await wrapRead(() => parseSshdConfig(files.sshdConfig as string, reader), 'sshd config', files.sshdConfig);
-    ev.server.config = config;
-    ev.errors.push(...warnings.map((w) => `sshd config: ${w}`));
-    inputs.push({ source: files.sshdConfig, kind: 'sshd-config', ...stats });
-  }
-
-  const ipqos = ipqosComparison(transcripts);
-  if (ipqos) ev.measurements.network = { ...ev.measurements.network, ipqos };
-
-  ev.events = collector.summaries();
-  ev.lastEvent = lastEvent;
-  ev.inputs = inputs;
-  return ev;
-}
-
-const UNMARKED = new Set(['0x00', '0x0']);
-
-/**
- * Two transcripts of the same target, one whose packets carried a DSCP mark and failed, one
- * without a mark (`-o IPQoS=none`) that got in: the same comparison the live IPQoS probe makes.
- */
-function ipqosComparison(ts: Array<{ tos?: string; authenticated: boolean }>): { defaultWorks: boolean; noneWorks: boolean } | undefined {
-  const marked = ts.filter((t) => t.tos !== undefined && !UNMARKED.has(t.tos));
-  const unmarked = ts.filter((t) => t.tos === undefined || UNMARKED.has(t.tos));
-  if (marked.length === 0 || unmarked.length === 0) return undefined;
-  return { defaultWorks: marked.some((t) => t.authenticated), noneWorks: unmarked.some((t) => t.authenticated) };
-}
-
-/**
  * A pasted config is explained as the server or client has it, not as this machine has it: its
  * Includes are read only from the pasted file's folder. An absolute Include under one of the
  * config's home folders (/etc/ssh/sshd_config.d/*.conf) is looked up beside the pasted file
  * (./sshd_config.d/*.conf); anything else is not read, and the report says so.
  */
-function pastedReader(file: string, homes: string[]): { readFile: (p: string) => Promise<string>; readDir: (d: string) => Promise<string[]> } {
+export function pastedReader(file: string, homes: string[]): { readFile: (p: string) => Promise<string>; readDir: (d: string) => Promise<string[]> } {
   const base = dirname(resolve(file));
   const map = (p: string): string => {
     const abs = resolve(p);
@@ -298,7 +178,7 @@ function pastedReader(file: string, homes: string[]): { readFile: (p: string) =>
   };
 }
 
-async function wrapRead<T>(fn: () => Promise<T>, what: string, path: string): Promise<T> {
+export async function wrapRead<T>(fn: () => Promise<T>, what: string, path: string): Promise<T> {
   try {
     return await fn();
   } catch (e) {

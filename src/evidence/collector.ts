@@ -31,6 +31,8 @@ export class EventCollector {
     } else {
       cur.count++;
       cur.last = ref;
+      // a later line may say what the first did not (a seconds value, an exit code)
+      for (const [k, v] of Object.entries(ev.fields ?? {})) if (!(k in cur.fields)) cur.fields[k] = typeof v === 'string' ? scrubSecrets(v) : v;
       if (ev.at) {
         if (!cur.firstAt || ev.at < cur.firstAt) cur.firstAt = ev.at;
         if (!cur.lastAt || ev.at > cur.lastAt) cur.lastAt = ev.at;

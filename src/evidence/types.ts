@@ -38,10 +38,18 @@ export const EVENT_TYPES = [
   'client-host-key-changed', // "REMOTE HOST IDENTIFICATION HAS CHANGED"
   'client-host-key-failed', // "Host key verification failed."
   'client-permission-denied', // "Permission denied (publickey,password)."
+  'client-agent-refused', // "sign_and_send_pubkey: signing failed ...: agent refused operation": the server took the key, the local agent would not sign
   'client-too-many-auth-failures', // "Received disconnect ...: Too many authentication failures"
   'client-killed-by-signal', // "Killed by signal N."
   'client-shell-timeout', // shell output in the transcript: "timed out waiting for input: auto-logout", "auto-logout", "zsh: timeout"
   'client-channel-closed', // "channel N: free: ..." / "client_input_channel_req: channel N rtype exit-status" seen without user exit
+  'client-connection-aborted', // "Software caused connection abort" (PuTTY, WSAECONNABORTED 10053), "Connection aborted" (Windows OpenSSH): the local TCP stack gave up on an established connection
+  'client-kex-failed', // no algorithm in common: "Unable to negotiate with X: no matching host key type found", PuTTY "Couldn't agree a ...", Go "no common algorithm"
+  'client-host-key-unknown', // the host key is not known yet: "The authenticity of host ... can't be established", Paramiko "not found in known_hosts"
+  'client-multiplexer-exited', // tmux/screen: "[exited]", "server exited unexpectedly", "[screen is terminating]": the session's multiplexer ended
+  'client-sftp-garbled', // sftp/scp read text where protocol was expected: "Received message too long 1416128883" (the remote shell prints at login)
+  'client-terminal-unknown', // the remote end lacks the terminal's description: "'xterm-kitty': unknown terminal type", "Error opening terminal: xterm-kitty"
+  'client-wrapper-lost', // a program running over ssh (rsync, git, scp, Ansible) says its ssh transport ended, without ssh's own reason: "rsync: connection unexpectedly closed", "fatal: the remote end hung up unexpectedly"
   // server (auth.log, secure, journalctl -u ssh, sshd -E)
   'server-version', // "sshd version OpenSSH_9.2p1" (debug) or "Server listening" paired with a version elsewhere
   'server-listening', // "Server listening on 0.0.0.0 port 22." (sshd started)
@@ -70,6 +78,20 @@ export const EVENT_TYPES = [
   'server-oom-kill', // kernel: Out of memory: Killed process N (sshd)
   'server-reboot', // "-- Reboot --" (journalctl), "systemd-logind: System is rebooting", kernel boot line
   'server-ban', // fail2ban "Ban A", sshguard "Blocking A", "Attack from A"
+  'server-firewall-drop', // a firewall dropped or rejected SSH traffic: "[UFW BLOCK] ... DPT=22", an iptables/nft rule listing DROP/REJECT for port 22
+  'server-ban-configured', // a ban tool guards sshd: a fail2ban jail's settings (`[sshd]`, `bantime = 1h`, `maxretry = 3`), sshguard's or CrowdSec's ssh configuration
+  'server-kex-failed', // sshd "Unable to negotiate with A port P: no matching key exchange method found"
+  'server-auth-refused', // sshd refused a key or a user by its own settings: "userauth_pubkey: key type ssh-rsa not in PubkeyAcceptedAlgorithms", "Authentication refused: bad ownership or modes", "User U not allowed because ..."
+  'server-login-refused', // the account or host refuses logins: "This account is currently not available.", "System is booting up. Unprivileged users are not permitted to log in yet", pam_limits "Too many logins"
+  'server-idle-timeout', // a server product's own idle timer: Apache MINA "Detected IdleTimeout after N/M ms", Dropbear "Idle timeout", bastion gateways
+  'shell-tmout-set', // TMOUT set for login shells: "TMOUT=300" in an environment dump, "readonly TMOUT=900" in /etc/profile.d
+  'server-logind-idle-set', // systemd-logind's StopIdleSessionSec set (logind.conf, a drop-in, systemd-analyze cat-config)
+  'kernel-keepalive-time', // net.ipv4.tcp_keepalive_time as sysctl prints it (fields seconds)
+  'conntrack-timeout', // net.netfilter.nf_conntrack_tcp_timeout_established, or a conntrack -L entry's remaining seconds (fields seconds)
+  'middlebox-timeout-set', // a firewall's or load balancer's idle timeout as configured: Cisco ASA `timeout conn 1:00:00`, FortiGate `set session-ttl 600` (fields seconds)
+  // the network around the connection (ip addr, ifconfig, tracepath, ping -M do)
+  'network-mtu', // an interface MTU: "tun0: ... mtu 1280" (fields interface, mtu)
+  'network-pmtu', // a path MTU below the interface's: tracepath "pmtu 1400", "Frag needed and DF set (mtu = 1400)", "Message too long, mtu=1400"
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -99,19 +121,26 @@ export interface EventSummary {
   sample: { text: string; source: string; line: number; at?: string };
   /** The most recent occurrence. */
   last: { text: string; source: string; line: number; at?: string };
-  /** Fields of the first occurrence (user, addr, port, host, seconds, reason, channel, error...). */
+  /** Fields of the first occurrence, completed by later ones (user, addr, port, host, seconds, reason, channel, error...). */
   fields: Record<string, FieldValue>;
 }
 
 export interface InputFile {
   source: string;
-  kind: 'client-log' | 'server-log' | 'ssh-G' | 'ssh-config' | 'sshd-T' | 'sshd-config' | 'bundle';
+  /** What the input was read as: one kind, `mixed` (a ticket: logs, configs and words), `prose`, or `unrecognised`. */
+  kind: 'client-log' | 'server-log' | 'ssh-G' | 'ssh-config' | 'sshd-T' | 'sshd-config' | 'bundle' | 'log' | 'mixed' | 'prose' | 'unrecognised';
   lines: number;
   recognised: number;
   /** Lines that were not understood at all (junk, binary, other formats). */
   unparsed: number;
   /** How timestamps without a year were dated, when relevant. */
   dating?: string;
+  /** Each producer found in the input (OpenSSH client, sshd's log, PuTTY, a config, the user's words) and its lines. */
+  readAs?: Array<{ what: string; lines: number }>;
+  /** The flag the input came with, if any. */
+  given?: string;
+  /** When the flag and the content disagree: what the content was read as. */
+  note?: string;
 }
 
 export interface ConfigEvidence {

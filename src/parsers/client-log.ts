@@ -147,6 +147,8 @@ export class ClientLogParser implements LineSink {
   private tos: string | undefined;
   /** A keepalive@openssh.com request (type 80) is waiting for its reply (81/82). */
   private keepalivePending = false;
+  /** Events emitted so far (the input router asks whether a line made one). */
+  emitted = 0;
 
   // per line
   private text = '';
@@ -158,6 +160,17 @@ export class ClientLogParser implements LineSink {
     private readonly source: string,
     private readonly collector: EventCollector,
   ) {}
+
+  /**
+   * One line for the input router, which keeps its own counts: 'yes' when it is ssh's own output
+   * (`emitted` says whether it made an event), 'junk' when it is not text, 'no' otherwise.
+   */
+  read(raw: string, lineNo: number): 'yes' | 'junk' | 'no' {
+    const r = this.recognised;
+    const u = this.unparsed;
+    this.line(raw, lineNo);
+    return this.recognised > r ? 'yes' : this.unparsed > u ? 'junk' : 'no';
+  }
 
   line(raw: string, lineNo: number): void {
     this.lines++;
@@ -235,6 +248,7 @@ export class ClientLogParser implements LineSink {
   }
 
   private emit(type: EventType, fields: Fields = {}): true {
+    this.emitted++;
     if (this.time !== undefined) fields.time = this.time;
     const ev: RawEvent = { type, side: 'client', text: this.text, source: this.source, line: this.lineNo, fields };
     if (this.at !== undefined) ev.at = this.at;

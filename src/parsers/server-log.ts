@@ -188,6 +188,22 @@ export class ServerLogParser implements LineSink {
     );
   }
 
+  /** Events recorded so far (the input router asks whether a line made one). */
+  get emitted(): number {
+    return this.seq;
+  }
+
+  /**
+   * One line for the input router, which keeps its own counts: 'yes' when it is a log line this
+   * parser knows (a timestamped syslog/journal line of any program, or a bare sshd message), 'no'
+   * otherwise.
+   */
+  read(text: string, lineNo: number): 'yes' | 'no' {
+    const r = this.recognised;
+    this.line(text, lineNo);
+    return this.recognised > r ? 'yes' : 'no';
+  }
+
   line(text: string, lineNo: number): void {
     this.lines++;
     if (text.length === 0) return;

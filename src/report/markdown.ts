@@ -1,6 +1,6 @@
 import type { Report } from './model.js';
 import { percent, targetLabel } from './style.js';
-import { idleSummary } from './summary.js';
+import { idleSummary, inputSummary } from './summary.js';
 import { renderWatchTimeline } from './watch-timeline.js';
 import { renderIdleTimeline } from './timeline.js';
 
@@ -51,7 +51,7 @@ export function renderMarkdown(report: Report): string {
   }
   if (report.inputs.length > 0) {
     out.push('### Inputs', '');
-    for (const i of report.inputs) out.push(`- \`${i.source}\` (${i.kind}): ${i.lines} lines, ${i.unparsed} not understood${i.dating ? `; ${i.dating}` : ''}`);
+    for (const i of report.inputs) out.push(`- ${cell(inputSummary(i))}`);
     out.push('');
   }
   if (report.errors.length > 0) {

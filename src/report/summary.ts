@@ -1,4 +1,4 @@
-import type { Measurements } from '../evidence/types.js';
+import type { InputFile, Measurements } from '../evidence/types.js';
 
 function n(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
@@ -33,4 +33,13 @@ export function idleSummary(m: Measurements): string[] {
     out.push(`Verify: keepalive every ${v.keepaliveInterval} s ${v.survived ? 'kept' : 'did NOT keep'} a connection alive for ${n(v.heldSeconds)} s.`);
   }
   return out;
+}
+
+/** One input in words: what it was read as, how much of it was understood, and any disagreement with its flag. */
+export function inputSummary(i: InputFile): string {
+  const parts = i.readAs?.length ? i.readAs.map((r) => `${r.what} ${r.lines}`).join(', ') : i.kind;
+  return (
+    `${i.source}${i.given ? ` (${i.given})` : ''}: ${i.lines} lines, ${i.recognised} recognised, ${i.unparsed} not understood; read as ${parts}` +
+    `${i.note ? `; ${i.note}` : ''}${i.dating ? `; ${i.dating}` : ''}`
+  );
 }

@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Report } from './model.js';
 import { percent, style, targetLabel } from './style.js';
-import { idleSummary } from './summary.js';
+import { idleSummary, inputSummary } from './summary.js';
 import { renderWatchTimeline } from './watch-timeline.js';
 import { renderIdleTimeline } from './timeline.js';
 
@@ -73,9 +73,7 @@ export function renderTable(report: Report, opts: { color: boolean; width?: numb
   }
   if (report.inputs.length > 0) {
     head('Inputs');
-    for (const i of report.inputs) {
-      out.push(`${i.source} (${i.kind}): ${i.lines} lines, ${i.recognised} recognised, ${i.unparsed} not understood${i.dating ? `; ${i.dating}` : ''}`);
-    }
+    for (const i of report.inputs) out.push(inputSummary(i));
   }
   if (report.errors.length > 0) {
     head('Errors');

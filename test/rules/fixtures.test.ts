@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRules } from '../../src/engine/load.js';
-import { findCases, runCase, type Expectation } from '../../src/engine/rule-tests.js';
+import { diagnose } from '../../src/engine/evaluate.js';
+import { filesOf, findCases, runCase, type Expectation } from '../../src/engine/rule-tests.js';
+import { evidenceFromInputs } from '../../src/inputs/read.js';
 import { parse } from 'yaml';
 import { BUILTIN_FIXTURES, PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -39,5 +41,16 @@ describe('rule fixtures', () => {
   it.each(cases.map((dir) => [dir.slice(BUILTIN_FIXTURES.length + 1), dir]))('%s', async (_name, dir) => {
     const result = await runCase(dir, rules, BUILTIN_FIXTURES);
     expect(result.problems).toEqual([]);
+  });
+});
+
+describe('the same fixtures given as bare files, with no flag: read for what they are, the same causes', () => {
+  it.each(cases.map((dir) => [dir.slice(BUILTIN_FIXTURES.length + 1), dir]))('%s', async (_name, dir) => {
+    const x = parse(readFileSync(join(dir, 'expect.yaml'), 'utf8')) as Expectation;
+    const now = new Date('2026-11-24T12:00:00Z');
+    const host = x.host ? { host: x.host } : {};
+    const flagged = diagnose(await evidenceFromInputs(filesOf(dir), { now, ...host }), rules);
+    const bare = diagnose(await evidenceFromInputs(filesOf(dir, { positional: true }), { now, ...host }), rules);
+    expect(bare.causes.map((c) => c.id)).toEqual(flagged.causes.map((c) => c.id));
   });
 });

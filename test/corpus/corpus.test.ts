@@ -1,0 +1,58 @@
+// The real-world corpus as a regression suite: confirmed cases from public threads (the
+// evidence copied verbatim, the source, the user's words, the cause the thread confirmed), each
+// pasted as one ticket, from the evidence alone. Prints top-1 and top-3 for catalogued causes
+// and holds them to the bar; out-of-catalogue cases must never be named with confidence 0.8 or
+// more; no case's evidence may go wholly unrecognised.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { loadRules } from '../../src/engine/load.js';
+import { loadCorpus, pct, scoreCorpus } from './score.js';
+
+const rules = loadRules();
+const CATALOGUE = rules.filter((r) => r.kind === 'cause').map((r) => r.id);
+const corpus = loadCorpus();
+
+describe('the corpus is well formed', () => {
+  it('has enough cases, inside and outside the catalogue, and every catalogued cause', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(150);
+    expect(corpus.filter((c) => c.confirmed.cause === null).length).toBeGreaterThanOrEqual(20);
+    // a cause without a confirmed public case is named in corpus/README.md with the reason
+    const readme = readFileSync(join(PACKAGE_ROOT, 'corpus', 'README.md'), 'utf8');
+    const excused = [...readme.slice(readme.indexOf('## Causes without a case yet')).matchAll(/^- `([a-z0-9-]+)`:/gm)].map((m) => m[1]);
+    const missing = CATALOGUE.filter((id) => !corpus.some((c) => c.confirmed.cause === id));
+    expect(missing).toEqual(excused);
+  });
+  it.each(corpus.map((c) => [c.file, c]))('%s', (_file, c) => {
+    expect(c.source).toMatch(/^https?:\/\/\S+$/);
+    expect(typeof c.title).toBe('string');
+    expect(typeof c.description).toBe('string');
+    expect(c.evidence.length).toBeGreaterThan(0);
+    for (const e of c.evidence) {
+      expect(typeof e.note).toBe('string');
+      expect(e.text.trim().length).toBeGreaterThan(0);
+    }
+    const { cause, outside, how, quote } = c.confirmed;
+    if (cause === null) expect(outside).toMatch(/\S/);
+    else expect(CATALOGUE).toContain(cause);
+    // a case lives in the folder of its confirmed cause
+    expect(c.folder).toBe(cause ?? 'outside');
+    expect(how).toMatch(/\S/);
+    expect(typeof quote).toBe('string');
+  });
+});
+
+describe('the corpus as a regression suite (evidence alone)', () => {
+  it('meets the bar', async () => {
+    const s = await scoreCorpus(rules);
+    console.log(
+      `corpus (evidence alone): ${s.catalogue} catalogued cases: top-1 ${s.top1} (${pct(s.top1, s.catalogue)}), top-3 ${s.top3} (${pct(s.top3, s.catalogue)}); ` +
+        `${s.outside} outside the catalogue, ${s.outsideConfident.length} named with confidence >= 0.8; ${s.unrecognised.length} unrecognised`,
+    );
+    expect(s.outsideConfident.map((x) => `${x.c.file}: ${x.diagnosis.causes[0]?.id}`)).toEqual([]);
+    expect(s.unrecognised.map((x) => x.c.file)).toEqual([]);
+    expect(s.top1 / s.catalogue).toBeGreaterThanOrEqual(0.65);
+    expect(s.top3 / s.catalogue).toBeGreaterThanOrEqual(0.8);
+  });
+});
