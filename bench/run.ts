@@ -8,6 +8,7 @@ import { writeAuthLog } from './auth-log.js';
 import { formatIdleBench, idleBench } from './idle.js';
 import { measure } from './measure.js';
 import { writeMixedPaste } from './paste.js';
+import { corpusFigures } from './calibration.js';
 
 const CLI = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
 const SIZES = (process.env['BENCH_LINES'] ?? '1000000,4000000').split(',').map(Number);
@@ -67,12 +68,21 @@ async function main() {
     process.stdout.write(
       `Mixed paste (logs of every kind, configs, listings, prose; no flag): ${paste.lines} lines in ${paste.explainMs} ms = ${paste.explainLinesPerSec} lines/s, peak RSS ${paste.explainPeakRssMb ?? '?'} MB (grep -c: ${paste.grepLinesPerSec} lines/s)\n`,
     );
+    const corpus = await corpusFigures();
+    const ct = new Table({ head: ['corpus', 'catalogued', 'top-1', 'top-3', 'outside', 'outside >= 0.8', 'unrecognised'] });
+    for (const [name, f] of [['evidence alone', corpus.evidenceAlone], ['with the users\' words', corpus.withDescriptions]] as const) {
+      ct.push([name, f.catalogued, `${f.top1} (${f.top1Share})`, `${f.top3} (${f.top3Share})`, f.outside, f.outsideConfident, f.unrecognised]);
+    }
+    process.stdout.write(`Real-world corpus (corpus/cases)\n${ct.toString()}\n`);
+    const cal = new Table({ head: ['confidence', 'causes named', 'mean confidence', 'share right'] });
+    for (const r of corpus.calibration) cal.push([r.bin, r.causes, r.meanConfidence.toFixed(2), r.shareRight.toFixed(2)]);
+    process.stdout.write(`Calibration (every cause named, with the users' words): is a cause named at confidence c right about c of the time?\n${cal.toString()}\n`);
     const start = await cliStart();
     const t = new Table({ head: ['lines', 'explain ms', 'explain lines/s', 'peak RSS MB', 'grep -c ms', 'grep lines/s', 'top cause'] });
     for (const r of parse) t.push([r.lines, r.explainMs, r.explainLinesPerSec, r.explainPeakRssMb ?? '?', r.grepMs, r.grepLinesPerSec, r.topCause]);
     process.stdout.write(`Log parse: explain --server-log on a generated auth.log, beside grep -c\n${t.toString()}\n`);
     process.stdout.write(`CLI start (ssh-doctor --version), median of 5: ${start.medianMs} ms\n`);
-    const results = { date: new Date().toISOString(), node: process.version, idle, logParse: parse, mixedPaste: paste, cliStart: start };
+    const results = { date: new Date().toISOString(), node: process.version, idle, logParse: parse, mixedPaste: paste, corpus, cliStart: start };
     writeFileSync(join(PACKAGE_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,7 @@ export const PACKAGE_ROOT = (() => {
 export const BUILTIN_RULES = join(PACKAGE_ROOT, 'rules');
 export const BUILTIN_FIXTURES = join(PACKAGE_ROOT, 'fixtures');
 export const BUILTIN_SIGNATURES = join(PACKAGE_ROOT, 'signatures');
+export const BUILTIN_SYMPTOMS = join(PACKAGE_ROOT, 'symptoms');
 export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schema');
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

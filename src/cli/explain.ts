@@ -18,7 +18,9 @@ export function inputSpecs(args: ExplainArgs, stdinIsTty: boolean): InputSpec[] 
     [args.sshdT, 'sshd-T'],
   ];
   for (const [paths, hint] of flagged) for (const path of paths ?? []) specs.push({ path, ...(hint ? { hint } : {}) });
-  if (specs.length === 0 && !stdinIsTty) specs.push({ path: '-' });
+  const files = specs.length;
+  (args.describe ?? []).forEach((text, i) => specs.push({ path: `--describe${(args.describe?.length ?? 0) > 1 ? ` #${i + 1}` : ''}`, text, hint: 'describe' }));
+  if (files === 0 && !stdinIsTty) specs.push({ path: '-' });
   if (specs.length === 0) {
     throw new UsageError('explain needs evidence: files (logs, configs, a pasted ticket, a saved bundle) or standard input, e.g. `pbpaste | ssh-doctor explain`');
   }
@@ -30,10 +32,16 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
   const rules = loadRules(args.rules ?? []);
   const specs = inputSpecs(args, Boolean(process.stdin.isTTY));
   const hasBundle = specs.some((s) => s.path.endsWith('.json'));
-  const ev = await evidenceFromInputs(specs, { ...(args.host ? { host: args.host } : {}), now: startedAt });
+  let ev = await evidenceFromInputs(specs, { ...(args.host ? { host: args.host } : {}), now: startedAt });
+  // questions only for a person at a terminal, whose answers can come from it
+  const out = outputOptions(args);
+  if (args.input && out.format !== 'json' && process.stdin.isTTY && process.stderr.isTTY && !specs.some((s) => s.path === '-')) {
+    const { askQuestions } = await import('./ask.js');
+    ev = await askQuestions(ev, rules, { input: process.stdin, output: process.stderr });
+  }
   try {
     const report = buildReport(ev, diagnose(ev, rules), { startedAt, redact: args.redact });
-    await emit(report, ev, outputOptions(args));
+    await emit(report, ev, out);
     return exitCodeOf(report);
   } catch (e) {
     // A saved bundle is input: data the schema lets through but the engine cannot use is bad

@@ -11,6 +11,7 @@ export interface CommonArgs {
   redact: boolean;
   rules?: string[];
   verbose: boolean;
+  input: boolean;
 }
 
 /** Options every diagnosing command shares (contract: "all commands where they apply"). */
@@ -22,7 +23,8 @@ export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('save-evidence', { type: 'string', describe: 'write the evidence bundle (re-run it with explain FILE)' })
     .option('redact', { type: 'boolean', default: false, describe: 'replace user names, host names and addresses with placeholders' })
     .option('rules', { type: 'string', array: true, describe: 'extra rule folder(s), added to the built-in rules' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'progress details on stderr' }) as unknown as Argv<T & CommonArgs>;
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'progress details on stderr' })
+    .option('input', { type: 'boolean', default: true, describe: 'ask questions on a terminal when the evidence is thin (--no-input: never)' }) as unknown as Argv<T & CommonArgs>;
 }
 
 export function outputOptions(args: CommonArgs): OutputOptions {
@@ -99,6 +101,7 @@ export interface ExplainArgs extends CommonArgs {
   sshdConfig?: string[];
   sshdT?: string[];
   host?: string;
+  describe?: string[];
 }
 
 export function explainCommand(y: Argv<CommonArgs>): Argv<ExplainArgs> {
@@ -114,7 +117,12 @@ export function explainCommand(y: Argv<CommonArgs>): Argv<ExplainArgs> {
     .option('ssh-G', { type: 'string', array: true, describe: "saved output of ssh -G host ('-' = stdin)" })
     .option('sshd-config', { type: 'string', array: true, describe: "server sshd_config ('-' = stdin)" })
     .option('sshd-T', { type: 'string', array: true, describe: "saved output of sshd -T ('-' = stdin)" })
-    .option('host', { type: 'string', describe: 'target whose Host/Match blocks apply in a raw ssh_config' }) as unknown as Argv<ExplainArgs>;
+    .option('host', { type: 'string', describe: 'target whose Host/Match blocks apply in a raw ssh_config' })
+    .option('describe', {
+      type: 'string',
+      array: true,
+      describe: 'your own words about when and how sessions drop, e.g. "drops after about 10 minutes idle, only on the VPN" (repeatable)',
+    }) as unknown as Argv<ExplainArgs>;
 }
 
 export interface DemoArgs extends CommonArgs, IdleArgs {

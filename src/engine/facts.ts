@@ -1,6 +1,6 @@
 import type { ConfigEvidence, Evidence, WatchMeasurement } from '../evidence/types.js';
 import type { Scalar } from './rule.js';
-import { keepaliveFix, matchMiddleboxDefault, channelTimeoutFor, opensshVersionNumber } from './values.js';
+import { keepaliveFix, matchMiddleboxDefault, channelTimeoutFor, opensshVersionNumber, MIDDLEBOX_DEFAULTS } from './values.js';
 
 /**
  * The flat namespace rules read. Probes and parsers fill the evidence bundle; this turns it into
@@ -31,6 +31,8 @@ import { keepaliveFix, matchMiddleboxDefault, channelTimeoutFor, opensshVersionN
  *   handshake.*                                handshake facts (hostKey.status, authenticated, ...)
  *   derived.*                                  computed values, listed in deriveValues below
  *   fix.keepalive, fix.keepaliveBasis          the catalogue's keepalive fix value and why
+ *   symptom.* env.*                            what the user's words say (symptoms/*.yaml): symptom.idle,
+ *                                              symptom.dropAfterSeconds, env.vmware...; answers to questions too
  */
 export class Facts {
   private readonly map = new Map<string, Scalar>();
@@ -64,6 +66,8 @@ export const FACT_PREFIXES = [
   'handshake.',
   'derived.',
   'fix.',
+  'symptom.',
+  'env.',
 ];
 
 function numeric(value: string): Scalar {
@@ -107,6 +111,7 @@ export function factsFrom(ev: Evidence): Facts {
   const host = ev.target?.host ?? ev.client.config?.host ?? stringField(ev, 'client-connecting', 'host');
   facts.set('target.host', host);
   facts.set('target.port', ev.target?.port);
+  for (const s of ev.symptoms ?? []) if (facts.get(s.fact) === undefined) facts.set(s.fact, s.value);
   facts.set('target.user', ev.target?.user);
 
   setConfig(facts, 'client', ev.client.config);
@@ -242,7 +247,25 @@ function num(facts: Facts, name: string): number | undefined {
  *   derived.unusedConnectionTimeout  UnusedConnectionTimeout (s)
  *   derived.idleGap               T as known: the measured low end, or the matched default
  *   derived.ipqosMarks            the client's IPQoS marks are set (not none) and include af21/lowdelay/ef
+ *   derived.sessionDropped        a session dropped or froze, by any account (a log line of any client, or the user's words)
+ *   derived.cannotConnect         connections do not come up (refused, timed out, closed before the banner, or the user's words)
+ *   derived.authTrouble           authentication was refused (a log line, or the user's words)
+ *   derived.saidDefault           the known middlebox default the user's "drops after N" matches (within 15%)
+ *   derived.suggestIdleMax        an --idle-max that would see the drop the user describes (s)
  */
+/** Events that say a session ended or froze, from any producer. */
+const DROP_EVENTS = [
+  'client-broken-pipe', 'client-connection-reset', 'client-connection-timed-out', 'client-connection-aborted',
+  'client-closed-by-remote', 'client-network-lost', 'client-keepalive-timeout', 'client-serveralive-timeout',
+  'client-wrapper-lost', 'client-multiplexer-exited', 'client-channel-closed', 'client-shell-timeout',
+  'server-connection-reset', 'server-read-error', 'server-clientalive-timeout', 'server-idle-timeout',
+  'server-channel-inactivity', 'server-unused-connection-timeout', 'server-logind-idle-stop',
+] as const;
+/** Events that say a connection never came up. */
+const CONNECT_EVENTS = ['client-connect-failed', 'client-dns-failed', 'client-kex-closed', 'client-kex-reset', 'client-banner-timeout', 'server-firewall-drop'] as const;
+/** Events that say authentication was refused. */
+const AUTH_EVENTS = ['client-permission-denied', 'client-too-many-auth-failures', 'client-agent-refused', 'server-auth-refused'] as const;
+
 function deriveValues(facts: Facts): void {
   const sai = num(facts, 'client.serveraliveinterval');
   const sac = num(facts, 'client.serveralivecountmax');
@@ -286,6 +309,23 @@ function deriveValues(facts: Facts): void {
   }
   facts.set('fix.keepalive', fix.value);
   facts.set('fix.keepaliveBasis', fix.basis);
+
+  // what kind of trouble this is, whoever reported it: the candidates of a thin report follow it
+  const any = (types: readonly string[], words: readonly string[]) =>
+    types.some((t) => (num(facts, `event.${t}.count`) ?? 0) > 0) || words.some((w) => facts.get(`symptom.${w}`) === true);
+  if (any(DROP_EVENTS, ['disconnect', 'hang', 'idle', 'tmuxExited']) || facts.get('idle.verdict') === 'drops' || facts.get('watch.dropped') === true) {
+    facts.set('derived.sessionDropped', true);
+  }
+  if (any(CONNECT_EVENTS, ['connectFails']) || facts.get('handshake.connectError') !== undefined) facts.set('derived.cannotConnect', true);
+  if (any(AUTH_EVENTS, ['authProblem']) || facts.get('handshake.authError') !== undefined) facts.set('derived.authTrouble', true);
+
+  // the user's own number: which default it matches, and how long a live idle test must wait
+  const said = num(facts, 'symptom.dropAfterSeconds');
+  if (said !== undefined && said > 0) {
+    const d = MIDDLEBOX_DEFAULTS.find((x) => Math.abs(x.seconds - said) <= x.seconds * 0.15);
+    if (d) facts.set('derived.saidDefault', d.name);
+    facts.set('derived.suggestIdleMax', Math.min(7200, Math.max(360, Math.ceil((said * 1.3) / 60) * 60)));
+  } else facts.set('derived.suggestIdleMax', 360);
 
   const ipqos = facts.get('client.ipqos');
   if (typeof ipqos === 'string') facts.set('derived.ipqosMarks', /\b(af\d\d|lowdelay|ef|cs[1-7])\b/i.test(ipqos));

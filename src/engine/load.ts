@@ -97,6 +97,14 @@ export function loadRuleFile(path: string): Rule {
     checkCondition(file, `against[${i}].when`, a.when);
     if (a.weight === undefined && !a.veto) throw new RuleFileError(file, `against[${i}]`, 'needs a weight or veto: true');
   });
+  if (rule.candidate) {
+    checkCondition(file, 'candidate.when', rule.candidate.when);
+    checkFacts(file, 'candidate.evidence', placeholders(rule.candidate.evidence));
+  }
+  rule.confirm?.forEach((c, i) => {
+    if (c.when) checkCondition(file, `confirm[${i}].when`, c.when);
+    checkFacts(file, `confirm[${i}]`, [...placeholders(c.command), ...placeholders(c.why)]);
+  });
   rule.fixes.forEach((f, i) => {
     if (f.when) checkCondition(file, `fixes[${i}].when`, f.when);
     checkFacts(file, `fixes[${i}]`, [...placeholders(f.snippet), ...placeholders(f.why), ...placeholders(f.file ?? '')]);

@@ -15,7 +15,8 @@ import type { Diagnosis, Rule } from './rule.js';
  *     note: where the evidence came from (one line; required)
  *     fires: <cause-id>    the cause that must fire ...
  *     top: true            ... and rank first (default true)
- *     not: [<cause-id>]    causes that must NOT fire (near misses)
+ *     not: [<cause-id>]    causes the evidence must NOT single out (near misses; a low
+ *                          candidate of the differential is fine)
  *     clean: true          no cause may fire at all (healthy baselines)
  *     advisories: [<id>]   advisories that must be given
  *     host: NAME           the target for a raw ssh_config
@@ -114,8 +115,9 @@ export async function runCase(dir: string, rules: Rule[], root: string): Promise
     if (rank < 0) problems.push(`expected ${expect.fires} to fire; got [${ids.join(', ') || 'no cause'}]`);
     else if ((expect.top ?? true) && rank > 0) problems.push(`expected ${expect.fires} first; it ranks ${rank + 1} after [${ids.slice(0, rank).join(', ')}]`);
   }
+  const singled = diagnosis.causes.filter((c) => !c.candidate).map((c) => c.id);
   for (const id of expect.not ?? []) {
-    if (ids.includes(id)) problems.push(`${id} must not fire (near miss), but it did: ${diagnosis.causes.find((c) => c.id === id)?.evidence.join('; ')}`);
+    if (singled.includes(id)) problems.push(`${id} must not fire (near miss), but it did: ${diagnosis.causes.find((c) => c.id === id)?.evidence.join('; ')}`);
   }
   if (expect.clean && ids.length > 0) problems.push(`clean baseline, but causes fired: [${ids.join(', ')}]`);
   const advisories = diagnosis.advisories.map((a) => a.id);

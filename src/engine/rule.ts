@@ -40,6 +40,13 @@ export interface FixTemplate {
   when?: Condition;
 }
 
+/** The next test that would confirm or rule the cause out: an exact command or check. */
+export interface ConfirmTemplate {
+  command: string;
+  why: string;
+  when?: Condition;
+}
+
 export interface Rule {
   id: string;
   kind: 'cause' | 'advisory';
@@ -52,6 +59,9 @@ export interface Rule {
   ranksBelow?: string[];
   suppressedBy?: string[];
   fixes: FixTemplate[];
+  confirm?: ConfirmTemplate[];
+  /** Fits the evidence without being singled out: listed as a candidate (see evaluate.ts). */
+  candidate?: { when: Condition; evidence: string };
   docs?: string;
   /** Path the rule was loaded from, relative to the working directory where possible. */
   file: string;
@@ -71,6 +81,17 @@ export interface Cause {
   confidence: number;
   evidence: string[];
   fixes: Fix[];
+  /** What would confirm it or rule it out (contract addition). */
+  confirmWith?: Array<{ command: string; why: string }>;
+  /** True when the evidence fits the cause without singling it out (a differential's candidate). */
+  candidate?: boolean;
+}
+
+/** A cause the evidence rules out, and why. */
+export interface RuledOut {
+  id: string;
+  title: string;
+  why: string;
 }
 
 export interface Advisory {
@@ -83,4 +104,5 @@ export interface Advisory {
 export interface Diagnosis {
   causes: Cause[];
   advisories: Advisory[];
+  ruledOut: RuledOut[];
 }

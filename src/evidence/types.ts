@@ -125,6 +125,17 @@ export interface EventSummary {
   fields: Record<string, FieldValue>;
 }
 
+/** A symptom read from the user's words (a ticket's prose, --describe, an answer to a question). */
+export interface SymptomFact {
+  /** symptom.* or env.* */
+  fact: string;
+  value: string | number | boolean;
+  /** The words that gave it. */
+  from: string;
+  /** What the fact means, in words. */
+  means?: string;
+}
+
 export interface InputFile {
   source: string;
   /** What the input was read as: one kind, `mixed` (a ticket: logs, configs and words), `prose`, or `unrecognised`. */
@@ -405,6 +416,10 @@ export interface Evidence {
   inputs: InputFile[];
   probes: ProbeStatus[];
   errors: string[];
+  /** What the user's words say (a ticket's prose, --describe, answers to questions). */
+  symptoms?: SymptomFact[];
+  /** Questions asked on the terminal and the answers given (they are also in `symptoms`). */
+  answers?: Array<{ question: string; answer: string }>;
 }
 
 export function emptyEvidence(now: Date = new Date()): Evidence {

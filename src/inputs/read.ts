@@ -16,6 +16,7 @@ import { parseSshG } from '../parsers/ssh-G.js';
 import { parseSshdT } from '../parsers/sshd-T.js';
 import { CONFIG_NAMES, InputReader, type ConfigBlock, type ConfigKind, type Hint, type ReadResult } from './reader.js';
 import { builtinVocabulary, type Vocabulary } from './signatures.js';
+import { builtinSymptoms, type SymptomReader } from './symptoms.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { matchPattern } from '../parsers/config-syntax.js';
@@ -34,9 +35,11 @@ export interface ReadOptions {
   host?: string;
   now?: Date;
   vocabulary?: Vocabulary;
+  symptoms?: SymptomReader;
 }
 
 const FLAG: Record<Hint | 'bundle', string> = {
+  describe: '--describe',
   'client-log': '--client-log',
   'server-log': '--server-log',
   'ssh-config': '--ssh-config',
@@ -61,7 +64,7 @@ interface ReadInput {
 async function stdinSource(): Promise<{ bundleText?: string; stream?: Readable }> {
   const it = process.stdin[Symbol.asyncIterator]();
   const first = await it.next();
-  if (first.done) throw new UsageError('standard input is empty: paste or pipe the evidence (logs, configs, a ticket), or give files');
+  if (first.done) return {};
   const head = Buffer.isBuffer(first.value) ? first.value : Buffer.from(String(first.value));
   if (isBundleHead(head.subarray(0, 512).toString('utf8'))) {
     const chunks = [head];
@@ -119,7 +122,12 @@ export async function evidenceFromInputs(specs: InputSpec[], opts: ReadOptions =
       if (spec.path === '-') {
         const s = await stdinSource();
         if (s.bundleText !== undefined) return s.bundleText;
-        texts.push({ spec, stream: s.stream! });
+        // nothing piped: an error only when nothing else was given
+        if (!s.stream) {
+          if (specs.length === 1) throw new UsageError('standard input is empty: paste or pipe the evidence (logs, configs, a ticket), or give files');
+          return 'streamed';
+        }
+        texts.push({ spec, stream: s.stream });
         return 'streamed';
       }
       await checkTextFile(spec.path, 'input');
@@ -187,6 +195,21 @@ export async function evidenceFromInputs(specs: InputSpec[], opts: ReadOptions =
   if (server) ev.server.config = server;
   ev.errors.push(...warnings);
 
+  // the users' words: each fact from its first mention (a saved bundle's come first)
+  const words = opts.symptoms ?? builtinSymptoms();
+  const symptoms = [...(ev.symptoms ?? [])];
+  const seen = new Set(symptoms.map((x) => x.fact));
+  for (const r of read) {
+    for (const sentence of r.result.prose) {
+      for (const f of words.read(sentence)) {
+        if (seen.has(f.fact)) continue;
+        seen.add(f.fact);
+        symptoms.push(f);
+      }
+    }
+  }
+  if (symptoms.length) ev.symptoms = symptoms;
+
   for (const r of read) {
     const input = describeInput(r);
     const note = notes.get(r.source);
@@ -224,7 +247,8 @@ function describeInput(r: ReadInput): InputFile {
     ...(res.server.dating ? { dating: res.server.dating } : {}),
   };
   const hint = r.spec.hint;
-  if (hint && hint !== 'bundle') {
+  if (hint === 'describe') out.given = FLAG[hint];
+  else if (hint && hint !== 'bundle') {
     out.given = FLAG[hint];
     const dominant = top[0] ? kindOf(top[0].what) : null;
     if (dominant !== null && dominant !== hint && !(kind === 'mixed' && kinds.includes(hint))) {

@@ -32,7 +32,8 @@ import { CLIENT_KEYWORDS, SERVER_KEYWORDS } from './config-keywords.js';
 import type { LineMatcher, Vocabulary } from './signatures.js';
 
 export type ConfigKind = 'ssh-config' | 'sshd-config' | 'ssh-G' | 'sshd-T';
-export type Hint = 'client-log' | 'server-log' | ConfigKind;
+/** The flag an input came with; `describe` is the user's own words (--describe). */
+export type Hint = 'client-log' | 'server-log' | ConfigKind | 'describe';
 
 export interface ConfigBlock {
   kind: ConfigKind;
@@ -174,6 +175,8 @@ export class InputReader implements LineSink {
     }
     const trimmed = text.trim();
     if (!this.ownerFixed) this.decideOwner(text);
+    // the user's own words are read as such even when they quote a message ("it says Permission denied")
+    if (this.hint === 'describe' && this.prose.length < MAX_PROSE) this.prose.push(trimmed);
     // inside a config, the next `Keyword value` line is more of it
     if (this.run.length > 0) {
       const keyword = this.configKeyword(text);
@@ -210,8 +213,8 @@ export class InputReader implements LineSink {
       this.pending = null;
       return;
     }
-    if (isProse(trimmed)) {
-      if (this.prose.length < MAX_PROSE) this.prose.push(trimmed);
+    if (this.hint === 'describe' || isProse(trimmed)) {
+      if (this.hint !== 'describe' && this.prose.length < MAX_PROSE) this.prose.push(trimmed);
       this.count('prose', 1);
       this.pending = null;
       return;
@@ -414,7 +417,7 @@ export class InputReader implements LineSink {
     }
     const hasHost = keys.includes('host');
     const lower = directives.every((l) => /^\s*[a-z0-9]+\s/.test(l.text));
-    const hintKind = this.hint && this.hint !== 'client-log' && this.hint !== 'server-log' ? this.hint : undefined;
+    const hintKind = this.hint === 'ssh-config' || this.hint === 'sshd-config' || this.hint === 'ssh-G' || this.hint === 'sshd-T' ? this.hint : undefined;
     const clientSide = hasHost || clientOnly > serverOnly || (clientOnly === serverOnly && (hintKind === 'ssh-config' || hintKind === 'ssh-G'));
     const dump = lower && directives.length >= 15 && !hasHost && !keys.includes('match');
     let kind: ConfigKind = dump ? (clientSide ? 'ssh-G' : 'sshd-T') : clientSide ? 'ssh-config' : 'sshd-config';

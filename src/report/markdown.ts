@@ -1,6 +1,6 @@
 import type { Report } from './model.js';
 import { percent, targetLabel } from './style.js';
-import { idleSummary, inputSummary } from './summary.js';
+import { causesWithFixes, headline, idleSummary, inputSummary } from './summary.js';
 import { renderWatchTimeline } from './watch-timeline.js';
 import { renderIdleTimeline } from './timeline.js';
 
@@ -13,8 +13,7 @@ export function renderMarkdown(report: Report): string {
   const out: string[] = [];
   out.push(`## ssh-doctor report: ${targetLabel(report.target)}`, '');
   out.push(`ssh-doctor ${report.version}, ${report.startedAt}, ${report.durationMs} ms.`, '');
-  if (report.causes.length === 0) out.push('**No likely cause of dropped sessions found.**', '');
-  else out.push(`**Most likely:** ${report.causes[0]!.title} (\`${report.causes[0]!.id}\`, ${percent(report.causes[0]!.confidence)})`, '');
+  out.push(`**${headline(report).text}**`, '');
   const summary = idleSummary(report.measurements);
   if (summary.length) out.push(...summary.map((l) => `- ${l}`), '');
   if (report.measurements.watch) out.push(renderWatchTimeline(report.measurements.watch, { width: 100, markdown: true }));
@@ -25,16 +24,29 @@ export function renderMarkdown(report: Report): string {
   if (report.causes.length > 0) {
     out.push('### Causes', '', '| # | cause | confidence | evidence |', '|---|---|---|---|');
     report.causes.forEach((c, i) => {
-      out.push(`| ${i + 1} | \`${c.id}\`<br>${cell(c.title)} | ${percent(c.confidence)} | ${c.evidence.map(cell).join('<br>')} |`);
+      out.push(`| ${i + 1} | \`${c.id}\`${c.candidate ? ' (candidate)' : ''}<br>${cell(c.title)} | ${percent(c.confidence)} | ${c.evidence.map(cell).join('<br>')} |`);
     });
+    if (report.causes.some((c) => c.confirmWith?.length)) {
+      out.push('', '### Next tests', '');
+      report.causes.forEach((c, i) => {
+        if (!c.confirmWith?.length) return;
+        out.push(`${i + 1}. **${c.id}**`, '');
+        for (const t of c.confirmWith) out.push(`   ${t.why}`, '', '   ```', ...t.command.split('\n').map((l) => `   ${l}`), '   ```', '');
+      });
+    }
     out.push('', '### Fixes', '');
+    const fixed = new Set(causesWithFixes(report.causes));
     report.causes.forEach((c, i) => {
-      if (c.fixes.length === 0) return;
+      if (c.fixes.length === 0 || !fixed.has(c)) return;
       out.push(`${i + 1}. **${c.id}**`, '');
       for (const f of c.fixes) {
         out.push(`   *${f.where}*${f.file ? ` \`${f.file}\`` : ''}: ${f.why}`, '', '   ```', ...f.snippet.split('\n').map((l) => `   ${l}`), '   ```', '');
       }
     });
+  }
+  if (report.ruledOut.length > 0) out.push('### Ruled out', '', ...report.ruledOut.map((r) => `- \`${r.id}\`: ${r.why}`), '');
+  if (report.symptoms.length > 0) {
+    out.push('### Read from your words', '', ...report.symptoms.map((x) => `- "${x.from}": ${x.means ?? x.fact}${typeof x.value === 'number' ? ` (${x.value} s)` : ''}`), '');
   }
   if (report.advisories.length > 0) {
     out.push('### Advisories', '');

@@ -1,7 +1,7 @@
-import type { Advisory, Cause, Diagnosis } from '../engine/rule.js';
+import type { Advisory, Cause, Diagnosis, RuledOut } from '../engine/rule.js';
 import { Redactor } from '../evidence/redact.js';
 import { scrubSecrets } from '../evidence/secrets.js';
-import type { Evidence, InputFile, Measurements, ProbeStatus, Target } from '../evidence/types.js';
+import type { Evidence, InputFile, Measurements, ProbeStatus, SymptomFact, Target } from '../evidence/types.js';
 import { VERSION } from '../paths.js';
 
 /** The report as the contract fixes it (`--format json`); table and markdown render the same object. */
@@ -18,6 +18,12 @@ export interface Report {
   errors: string[];
   /** Added to the contract: the files read, with how many lines were not understood. */
   inputs: InputFile[];
+  /** Added: causes the evidence rules out, and why. */
+  ruledOut: RuledOut[];
+  /** Added: what the user's words (and answers) were read as. */
+  symptoms: SymptomFact[];
+  /** Added: questions asked on the terminal and their answers. */
+  answers: Array<{ question: string; answer: string }>;
 }
 
 export function buildReport(
@@ -37,6 +43,9 @@ export function buildReport(
     advisories: diagnosis.advisories,
     errors: ev.errors.map(scrubSecrets),
     inputs: ev.inputs,
+    ruledOut: diagnosis.ruledOut,
+    symptoms: ev.symptoms ?? [],
+    answers: ev.answers ?? [],
   };
   return opts.redact ? new Redactor(ev).deep(report) : report;
 }

@@ -43,3 +43,25 @@ export function inputSummary(i: InputFile): string {
     `${i.note ? `; ${i.note}` : ''}${i.dating ? `; ${i.dating}` : ''}`
   );
 }
+
+/** Below this, the top cause does not stand out: the report presents candidates to tell apart. */
+export const STANDS_OUT = 0.6;
+
+/** The verdict in one line, as every format opens with it. */
+export function headline(report: { causes: Array<{ id: string; title: string; confidence: number }> }): { kind: 'none' | 'likely' | 'candidates'; text: string } {
+  const top = report.causes[0];
+  if (!top) return { kind: 'none', text: 'No likely cause of dropped sessions found.' };
+  const pct = `${Math.round(top.confidence * 100)}%`;
+  if (top.confidence >= STANDS_OUT) return { kind: 'likely', text: `Most likely: ${top.title} (${top.id}, ${pct})` };
+  const n = report.causes.length;
+  return {
+    kind: 'candidates',
+    text: `No cause stands out on this evidence: ${n === 1 ? 'one candidate' : `${n} candidates`}, best first (${top.id}, ${pct}); the next tests below tell them apart`,
+  };
+}
+
+/** The causes whose fixes a report shows: those the evidence points to, or the best candidate when there are only candidates. */
+export function causesWithFixes<C extends { candidate?: boolean }>(causes: C[]): C[] {
+  const pointed = causes.filter((c) => !c.candidate);
+  return pointed.length ? pointed : causes.slice(0, 1);
+}

@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Report } from './model.js';
 import { percent, style, targetLabel } from './style.js';
-import { idleSummary, inputSummary } from './summary.js';
+import { causesWithFixes, headline, idleSummary, inputSummary } from './summary.js';
 import { renderWatchTimeline } from './watch-timeline.js';
 import { renderIdleTimeline } from './timeline.js';
 
@@ -13,12 +13,8 @@ export function renderTable(report: Report, opts: { color: boolean; width?: numb
   const head = (t: string) => out.push('', s.bold(t));
 
   out.push(`${s.bold('ssh-doctor')} ${report.version}: ${targetLabel(report.target)}`);
-  if (report.causes.length === 0) {
-    out.push(s.green('No likely cause of dropped sessions found.'));
-  } else {
-    const top = report.causes[0]!;
-    out.push(`${s.red('Most likely:')} ${top.title} (${top.id}, ${percent(top.confidence)})`);
-  }
+  const verdict = headline(report);
+  out.push(verdict.kind === 'none' ? s.green(verdict.text) : verdict.kind === 'likely' ? s.red(verdict.text) : s.yellow(verdict.text));
   for (const line of idleSummary(report.measurements)) out.push(line);
   if (report.measurements.watch) out.push('', renderWatchTimeline(report.measurements.watch, { width }).trimEnd());
 
@@ -37,19 +33,41 @@ export function renderTable(report: Report, opts: { color: boolean; width?: numb
       style: { head: opts.color ? ['bold'] : [], border: opts.color ? ['grey'] : [] },
     });
     report.causes.forEach((c, i) => {
-      table.push([String(i + 1), `${c.id}\n${s.dim(c.title)}`, percent(c.confidence), c.evidence.map((e) => `- ${e}`).join('\n') || '-']);
+      table.push([String(i + 1), `${c.id}${c.candidate ? ' (candidate)' : ''}\n${s.dim(c.title)}`, percent(c.confidence), c.evidence.map((e) => `- ${e}`).join('\n') || '-']);
     });
     out.push(table.toString());
 
+    if (report.causes.some((c) => c.confirmWith?.length)) {
+      head('Next tests (what would confirm or rule each out)');
+      report.causes.forEach((c, i) => {
+        if (!c.confirmWith?.length) return;
+        out.push(`${i + 1}. ${s.bold(c.id)}`);
+        for (const t of c.confirmWith) {
+          out.push(`   ${t.why}`);
+          for (const l of t.command.split('\n')) out.push(`      ${l}`);
+        }
+      });
+    }
+
     head('Fixes');
+    const fixed = new Set(causesWithFixes(report.causes));
     report.causes.forEach((c, i) => {
-      if (c.fixes.length === 0) return;
+      if (c.fixes.length === 0 || !fixed.has(c)) return;
       out.push(`${i + 1}. ${s.bold(c.id)}`);
       for (const f of c.fixes) {
         out.push(`   [${f.where}]${f.file ? ` ${f.file}` : ''}: ${f.why}`);
         for (const l of f.snippet.split('\n')) out.push(`      ${l}`);
       }
     });
+  }
+
+  if (report.ruledOut.length > 0) {
+    head('Ruled out');
+    for (const r of report.ruledOut) out.push(`- ${r.id}: ${r.why}`);
+  }
+  if (report.symptoms.length > 0) {
+    head('Read from your words');
+    for (const x of report.symptoms) out.push(`- "${x.from}": ${x.means ?? x.fact}${typeof x.value === 'number' ? ` (${x.value} s)` : ''}`);
   }
 
   if (report.advisories.length > 0) {

@@ -2,7 +2,7 @@
 // client-side context (sleep, network changes) and the known middlebox default it matches; and
 // the diagnosis of a watch with several drops, one drop at a time.
 import { diagnose } from '../engine/evaluate.js';
-import type { Advisory, Cause, Diagnosis, Rule } from '../engine/rule.js';
+import type { Advisory, Cause, Diagnosis, Rule, RuledOut } from '../engine/rule.js';
 import { MIDDLEBOX_DEFAULTS } from '../engine/values.js';
 import { EventCollector } from '../evidence/collector.js';
 import type { DropKind, EventSummary, EventType, Evidence, WatchDrop, WatchEvent } from '../evidence/types.js';
@@ -123,7 +123,9 @@ function mergeCauses(per: Array<{ drop: number; at: string; d: Diagnosis }>): Di
   }));
   list.sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
   const fired = new Set(list.map((c) => c.id));
-  return { causes: list, advisories: [...advisories.values()].filter((a) => !fired.has(a.id)) };
+  const ruledOut = new Map<string, RuledOut>();
+  for (const { d } of per) for (const r of d.ruledOut) if (!fired.has(r.id) && !ruledOut.has(r.id)) ruledOut.set(r.id, r);
+  return { causes: list, advisories: [...advisories.values()].filter((a) => !fired.has(a.id)), ruledOut: [...ruledOut.values()] };
 }
 
 /** The evidence as it was for drop `i`: its own server-side reads, the rest shared. */

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { loadRules } from '../../src/engine/load.js';
-import { loadCorpus, pct, scoreCorpus } from './score.js';
+import { PREVALENCE_FILE } from '../../src/engine/prevalence.js';
+import { loadCorpus, pct, prevalenceOf, scoreCorpus } from './score.js';
 
 const rules = loadRules();
 const CATALOGUE = rules.filter((r) => r.kind === 'cause').map((r) => r.id);
@@ -40,6 +41,12 @@ describe('the corpus is well formed', () => {
     expect(c.folder).toBe(cause ?? 'outside');
     expect(how).toMatch(/\S/);
     expect(typeof quote).toBe('string');
+  });
+});
+
+describe('how common each cause is, as the ranking of ties uses it', () => {
+  it('corpus/prevalence.json is the corpus counted (regenerate: npm run corpus:prevalence)', () => {
+    expect(JSON.parse(readFileSync(PREVALENCE_FILE, 'utf8'))).toEqual(prevalenceOf(corpus));
   });
 });
 

@@ -61,7 +61,9 @@ export async function scoreCase(c: CorpusCase, rules: Rule[], opts: { describe?:
   const diagnosis = diagnose(ev, rules);
   const ids = diagnosis.causes.map((x) => x.id);
   const rank = c.confirmed.cause ? ids.indexOf(c.confirmed.cause) + 1 : 0;
-  const recognised = ev.inputs.some((i) => i.recognised > 0 || (i.readAs ?? []).some((r) => r.what !== 'prose'));
+  // understood: a line of a known producer, a config, or words that said something (a symptom)
+  const pasted = ev.inputs.filter((i) => i.source === c.file);
+  const recognised = pasted.some((i) => i.recognised > 0) || (ev.symptoms ?? []).some((x) => !x.from.startsWith('your answer'));
   return { c, ev, diagnosis, rank, topConfidence: diagnosis.causes[0]?.confidence ?? 0, recognised };
 }
 
@@ -94,4 +96,11 @@ export async function scoreCorpus(rules: Rule[], opts: { describe?: boolean } = 
 
 export function pct(n: number, d: number): string {
   return d === 0 ? '-' : `${Math.round((100 * n) / d)}%`;
+}
+
+/** Cases per confirmed catalogued cause, as corpus/prevalence.json holds them. */
+export function prevalenceOf(corpus: CorpusCase[]): { cases: number; byCause: Record<string, number> } {
+  const byCause: Record<string, number> = {};
+  for (const c of corpus) if (c.confirmed.cause) byCause[c.confirmed.cause] = (byCause[c.confirmed.cause] ?? 0) + 1;
+  return { cases: corpus.length, byCause: Object.fromEntries(Object.entries(byCause).sort(([a], [b]) => a.localeCompare(b))) };
 }

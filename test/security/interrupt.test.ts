@@ -31,14 +31,18 @@ interface Report {
 
 describe('Ctrl-C during the idle test', () => {
   it('prints what was measured so far and exits cleanly', async () => {
-    const child = spawn(process.execPath, [CLI, 'demo', '--idle-max', '60', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    // -v: the idle test's own lines say when it is under way (no fixed sleep: a busy machine starts later)
+    const child = spawn(process.execPath, [CLI, 'demo', '--idle-max', '60', '--json', '-v'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
 
-    await new Promise((r) => setTimeout(r, 8000));
+    for (const until = Date.now() + 60_000; !/debug: idle: .*ping #\d+ answered/.test(stderr); ) {
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`the idle test never got under way: ${stderr.slice(-1000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const during = childrenOf(child.pid!);
     const sentAt = Date.now();
     child.kill('SIGINT');
@@ -51,6 +55,7 @@ describe('Ctrl-C during the idle test', () => {
     expect([0, 1]).toContain(code);
     expect(exitMs).toBeLessThan(10_000);
     expect(stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(stderr).not.toMatch(/^(?!debug: ).*\S/m);
     const report = JSON.parse(stdout) as Report;
     const idle = report.measurements.idle;
     expect(idle, 'the partial idle measurement').toBeDefined();

@@ -57,6 +57,7 @@ async function diagnoseCapturingStderr(args: Partial<TargetArgs & IdleArgs>, pro
       sudo: false,
       idleMax: 0,
       verify: false,
+      input: false,
       format: 'json',
       json: false,
       redact: false,

@@ -73,7 +73,7 @@ describe('watch timeline', () => {
   it('is part of the table and Markdown reports, the drawing in a code block', () => {
     const ev = emptyEvidence();
     ev.measurements.watch = m;
-    const report = buildReport(ev, { causes: [], advisories: [] }, { startedAt: new Date('2026-11-24T01:00:00Z') });
+    const report = buildReport(ev, { causes: [], advisories: [], ruledOut: [] }, { startedAt: new Date('2026-11-24T01:00:00Z') });
     expect(renderTable(report, { color: false, width: 100 })).toContain('Drop 1 at 01:50:03Z');
     const md = renderMarkdown(report);
     expect(md).toMatch(/\*\*Watch\.\*\* Watch \(heartbeat/);
