@@ -248,6 +248,7 @@ function num(facts: Facts, name: string): number | undefined {
  *   derived.idleGap               T as known: the measured low end, or the matched default
  *   derived.ipqosMarks            the client's IPQoS marks are set (not none) and include af21/lowdelay/ef
  *   derived.sessionDropped        a session dropped or froze, by any account (a log line of any client, or the user's words)
+ *   derived.sessionHung           a session froze (or stopped at the key exchange reply), or large transfers stall
  *   derived.cannotConnect         connections do not come up (refused, timed out, closed before the banner, or the user's words)
  *   derived.authTrouble           authentication was refused (a log line, or the user's words)
  *   derived.saidDefault           the known middlebox default the user's "drops after N" matches (within 15%)
@@ -313,11 +314,12 @@ function deriveValues(facts: Facts): void {
   // what kind of trouble this is, whoever reported it: the candidates of a thin report follow it
   const any = (types: readonly string[], words: readonly string[]) =>
     types.some((t) => (num(facts, `event.${t}.count`) ?? 0) > 0) || words.some((w) => facts.get(`symptom.${w}`) === true);
-  if (any(DROP_EVENTS, ['disconnect', 'hang', 'idle', 'tmuxExited']) || facts.get('idle.verdict') === 'drops' || facts.get('watch.dropped') === true) {
+  if (any(DROP_EVENTS, ['disconnect', 'hang', 'idle', 'tmuxExited', 'oom', 'serviceRestarted', 'ipChanged', 'corruption', 'mentionsTmout', 'sleep', 'networkSwitch']) || facts.get('idle.verdict') === 'drops' || facts.get('watch.dropped') === true) {
     facts.set('derived.sessionDropped', true);
   }
-  if (any(CONNECT_EVENTS, ['connectFails']) || facts.get('handshake.connectError') !== undefined) facts.set('derived.cannotConnect', true);
-  if (any(AUTH_EVENTS, ['authProblem']) || facts.get('handshake.authError') !== undefined) facts.set('derived.authTrouble', true);
+  if (facts.get('last.client') === 'client-kex-ecdh-wait' || any([], ['hang', 'transfer', 'largePacketsOnly'])) facts.set('derived.sessionHung', true);
+  if (any(CONNECT_EVENTS, ['connectFails', 'banned', 'dnsSlow']) || facts.get('handshake.connectError') !== undefined) facts.set('derived.cannotConnect', true);
+  if (any(AUTH_EVENTS, ['authProblem', 'hostChanged']) || facts.get('handshake.authError') !== undefined) facts.set('derived.authTrouble', true);
 
   // the user's own number: which default it matches, and how long a live idle test must wait
   const said = num(facts, 'symptom.dropAfterSeconds');

@@ -73,7 +73,7 @@ const SERVER_MARK =
   /\bsshd(?:-session|-auth)?\[\d+\]: |^(?:Accepted \w+ for |Server listening on |Received disconnect from \S+ port \d+:\d+: .*\[preauth\]|Disconnected from (?:invalid |authenticating )?user |pam_unix\(sshd|Connection closed by .*\[preauth\])/;
 /** Where an OpenSSH client message starts inside another program's line (a JSON field, a logger's msg=). */
 const EMBEDDED =
-  /(?:ssh: connect to host |ssh: Could not resolve hostname |client_loop: |packet_write_wait: |kex_exchange_identification: |ssh_exchange_identification: |Connection timed out during banner exchange|Connection (?:reset|closed) by |Permission denied \(|Host key verification failed|Timeout, server |Read from remote host |Write failed: |Received disconnect from |Bad packet length|Corrupted MAC on input|REMOTE HOST IDENTIFICATION HAS CHANGED|Unable to negotiate with |Connection to \S+ closed by remote host)/i;
+  /(?:ssh: connect to host |ssh: Could not resolve hostname |client_loop: |packet_write_wait: |kex_exchange_identification: |ssh_exchange_identification: |Connection timed out during banner exchange|Connection (?:reset|closed) by |Permission denied \(|Host key verification failed|Timeout, server |Read from remote host |Write failed: |Received disconnect from |Bad packet length|Corrupted MAC on input|REMOTE HOST IDENTIFICATION HAS CHANGED|Unable to negotiate with |Connection to \S+ closed by remote host|expecting SSH2_MSG_KEX\w*)/i;
 const JSON_NEWLINE = /\\r\\n|\\n|\\r/;
 /** What comes before an embedded message on a server's line: an sshd tag, or Windows sshd.log's `PID DATE TIME`. */
 const SERVER_LINE = /\bsshd(?:-session|-auth)?(?:\[\d+\])?:|^\s*\d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/;
