@@ -2,38 +2,13 @@
 // causes reported at confidence c should be the confirmed cause about c of the time. Every cause
 // named in a report counts once: right when it is the thread's confirmed cause.
 import { loadRules } from '../src/engine/load.js';
-import { pct, scoreCorpus } from '../test/corpus/score.js';
-
-const BINS = [0, 0.2, 0.4, 0.6, 0.8, 1.0001];
-
-export interface CalibrationRow {
-  bin: string;
-  causes: number;
-  meanConfidence: number;
-  shareRight: number;
-}
+import { calibration, pct, scoreCorpus } from '../test/corpus/score.js';
 
 export async function corpusFigures() {
   const rules = loadRules();
   const alone = await scoreCorpus(rules);
   const words = await scoreCorpus(rules, { describe: true });
-  const rows: CalibrationRow[] = [];
-  for (let i = 0; i < BINS.length - 1; i++) {
-    const lo = BINS[i]!;
-    const hi = BINS[i + 1]!;
-    let n = 0;
-    let sum = 0;
-    let right = 0;
-    for (const s of words.cases) {
-      for (const c of s.diagnosis.causes) {
-        if (c.confidence < lo || c.confidence >= hi) continue;
-        n++;
-        sum += c.confidence;
-        if (c.id === s.c.confirmed.cause) right++;
-      }
-    }
-    rows.push({ bin: `${lo.toFixed(1)}-${Math.min(1, hi).toFixed(1)}`, causes: n, meanConfidence: n ? sum / n : 0, shareRight: n ? right / n : 0 });
-  }
+  const rows = calibration(words.cases);
   const figures = (s: Awaited<ReturnType<typeof scoreCorpus>>) => ({
     catalogued: s.catalogue,
     top1: s.top1,

@@ -122,6 +122,12 @@ export function diagnose(ev: Evidence, rules: Rule[], opts: DiagnoseOptions = {}
 
 /** A candidate's confidence is at most this: it fits, but nothing singled it out. */
 const CANDIDATE_MAX = 0.4;
+/**
+ * A candidate's share of the commonness among candidates, scaled: across the corpus the top
+ * candidate is the confirmed cause less often than its share alone says (npm run bench prints
+ * the calibration).
+ */
+const CANDIDATE_SCALE = 0.7;
 /** A cause at this confidence stands out: no candidates are listed below it. */
 const STANDS_OUT = 0.6;
 /** A differential names the commonest few; the rest would be noise. */
@@ -149,7 +155,7 @@ function addCandidates(causes: Cause[], ruledOut: RuledOut[], rules: Rule[], fac
       id: rule.id,
       rule: rule.file,
       title: rule.title,
-      confidence: round(Math.max(0.05, Math.min(ceiling, share))),
+      confidence: round(Math.max(0.05, Math.min(ceiling, CANDIDATE_SCALE * share))),
       evidence: [
         ...(line ? [line] : []),
         `a candidate: the evidence fits it without singling it out (${common[rule.id] ?? 0} of the corpus's confirmed cases had this cause)`,

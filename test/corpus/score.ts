@@ -104,3 +104,34 @@ export function prevalenceOf(corpus: CorpusCase[]): { cases: number; byCause: Re
   for (const c of corpus) if (c.confirmed.cause) byCause[c.confirmed.cause] = (byCause[c.confirmed.cause] ?? 0) + 1;
   return { cases: corpus.length, byCause: Object.fromEntries(Object.entries(byCause).sort(([a], [b]) => a.localeCompare(b))) };
 }
+
+const BINS = [0, 0.2, 0.4, 0.6, 0.8, 1.0001];
+
+export interface CalibrationRow {
+  bin: string;
+  causes: number;
+  meanConfidence: number;
+  shareRight: number;
+}
+
+/** Every cause named in every report, by confidence bin: how often it was the confirmed cause. */
+export function calibration(cases: Scored[]): CalibrationRow[] {
+  const rows: CalibrationRow[] = [];
+  for (let i = 0; i < BINS.length - 1; i++) {
+    const lo = BINS[i]!;
+    const hi = BINS[i + 1]!;
+    let n = 0;
+    let sum = 0;
+    let right = 0;
+    for (const s of cases) {
+      for (const c of s.diagnosis.causes) {
+        if (c.confidence < lo || c.confidence >= hi) continue;
+        n++;
+        sum += c.confidence;
+        if (c.id === s.c.confirmed.cause) right++;
+      }
+    }
+    rows.push({ bin: `${lo.toFixed(1)}-${Math.min(1, hi).toFixed(1)}`, causes: n, meanConfidence: n ? sum / n : 0, shareRight: n ? right / n : 0 });
+  }
+  return rows;
+}
