@@ -57,7 +57,8 @@ describe('a pasted ticket of anything', () => {
         const line = `${unit.repeat(Math.ceil(16_000 / Math.max(1, unit.length))).slice(0, 16_000)}\u0001`;
         counted('paste (crafted lines)');
         const { ms } = timed(() => matcher.match(line.slice(0, -1)));
-        expect(ms, `${m.producer} #${m.index}`).toBeLessThan(250);
+        // a backtracking blow-up takes seconds or for ever; a linear pattern takes milliseconds even on a busy machine
+        expect(ms, `${m.producer} #${m.index}`).toBeLessThan(1000);
       }
     }
   });
