@@ -116,6 +116,7 @@ export class InputReader implements LineSink {
   private readonly configTexts = new Set<string>();
   private run: RunLine[] = [];
   private readonly prose: string[] = [];
+  private readonly proseSeen = new Set<string>();
   /** Comment lines seen before any config line: they join the config that follows, if one does. */
   private comments: Array<{ text: string; lineNo: number }> = [];
   /** The last line nothing recognised: a forum may have wrapped a message over it and this one. */
@@ -176,7 +177,7 @@ export class InputReader implements LineSink {
     const trimmed = text.trim();
     if (!this.ownerFixed) this.decideOwner(text);
     // the user's own words are read as such even when they quote a message ("it says Permission denied")
-    if (this.hint === 'describe' && this.prose.length < MAX_PROSE) this.prose.push(trimmed);
+    if (this.hint === 'describe') this.keepProse(trimmed);
     // inside a config, the next `Keyword value` line is more of it
     if (this.run.length > 0) {
       const keyword = this.configKeyword(text);
@@ -214,12 +215,19 @@ export class InputReader implements LineSink {
       return;
     }
     if (this.hint === 'describe' || isProse(trimmed)) {
-      if (this.hint !== 'describe' && this.prose.length < MAX_PROSE) this.prose.push(trimmed);
+      if (this.hint !== 'describe') this.keepProse(trimmed);
       this.count('prose', 1);
       this.pending = null;
       return;
     }
     this.pending = { text, lineNo };
+  }
+
+  /** A sentence of the user's, once (a ticket pasted twice says nothing more), up to MAX_PROSE. */
+  private keepProse(sentence: string): void {
+    if (this.prose.length >= MAX_PROSE || this.proseSeen.has(sentence)) return;
+    this.proseSeen.add(sentence);
+    this.prose.push(sentence);
   }
 
   /** Comments that no config followed: lines like any other. */
